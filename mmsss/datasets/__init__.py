@@ -1,0 +1,3 @@
+from . import samplers, transforms  # noqa: F401
+from .semi_datasets import *  # noqa: F401,F403
+from .synthetic import *  # noqa: F401,F403
