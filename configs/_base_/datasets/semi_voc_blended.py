@@ -1,0 +1,10 @@
+# PASCAL VOC 2012 "blended" setting: labeled and unlabeled images both drawn
+# from the 10,582 augmented set (SegmentationClassAug labels).
+#   data/splits/pascal_blended/<N>/{labeled,unlabeled}.txt
+_base_ = './semi_voc_classic.py'
+split_root = '../../splits/pascal_blended/'
+labeled_dataset = dict(
+    ann_file=split_root + '1323/labeled.txt',
+    data_prefix=dict(
+        img_path='JPEGImages', seg_map_path='SegmentationClassAug'))
+unlabeled_dataset = dict(ann_file=split_root + '1323/unlabeled.txt')

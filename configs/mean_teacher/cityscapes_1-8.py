@@ -1,0 +1,48 @@
+# Mean-teacher baseline, Cityscapes, 372 labeled images (1/8), DeepLabV3+ R50
+# (OS 16), crop 769, OHEM + auxiliary FCN head (0.4), sliding-window
+# evaluation (769, stride 512), 240 unlabeled epochs, τ = 0.7.
+_base_ = [
+    '../_base_/models/deeplabv3plus_r50-d16.py',
+    '../_base_/datasets/semi_cityscapes.py',
+    '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
+]
+crop_size = (769, 769)
+segmentor = _base_.model
+segmentor.data_preprocessor.size = crop_size
+segmentor.decode_head.num_classes = 19
+segmentor.decode_head.sampler = dict(
+    type='OHEMPixelSampler', thresh=0.7, min_kept=100000)
+segmentor.auxiliary_head = dict(
+    type='FCNHead',
+    in_channels=1024,
+    in_index=2,
+    channels=256,
+    num_convs=1,
+    concat_input=False,
+    dropout_ratio=0.1,
+    num_classes=19,
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    align_corners=False,
+    loss_decode=dict(
+        type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))
+segmentor.test_cfg = dict(mode='slide', crop_size=(769, 769), stride=(512, 512))
+model = dict(
+    _delete_=True,
+    type='MeanTeacherSegmentor',
+    segmentor=segmentor,
+    data_preprocessor=dict(
+        type='MultiBranchSegDataPreProcessor',
+        data_preprocessor=segmentor.data_preprocessor),
+    semi_train_cfg=dict(conf_thresh=0.7, unsup_weight=1.0),
+    semi_test_cfg=dict(predict_on='teacher'))
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/cityscapes/372/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/cityscapes/372/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
+optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=5e-4))
+train_cfg = dict(max_epochs=240)
+custom_hooks = [dict(type='MeanTeacherHook', decay_schedule='imas')]
+default_hooks = dict(
+    checkpoint=dict(save_best='teacher/mIoU', rule='greater'))

@@ -1,0 +1,108 @@
+"""Infinite labeled/unlabeled batch sampler (mmdet 3.x ``MultiSourceSampler``
+convention, for segmentation)."""
+import itertools
+import math
+from typing import Iterator, List, Optional, Sized, Union
+
+import torch
+from mmengine.dist import get_dist_info, sync_random_seed
+from mmseg.registry import DATA_SAMPLERS
+from torch.utils.data import Sampler
+
+__all__ = ['MultiSourceSampler']
+
+
+@DATA_SAMPLERS.register_module()
+class MultiSourceSampler(Sampler):
+    """Give every batch a fixed number of samples from each source dataset.
+
+    The dataset must be a ``ConcatDataset`` (e.g. ``[labeled, unlabeled]``).
+    Each source is an independent infinite stream of seeded permutations,
+    sliced by rank, so smaller sources (the labeled set) are oversampled and
+    every rank sees disjoint indices of each permutation. With
+    ``batch_size=8, source_ratio=[1, 1]`` every batch holds 4 labeled and 4
+    unlabeled samples, labeled first.
+
+    Args:
+        dataset (Sized): A ``ConcatDataset`` with one sub-dataset per source.
+        batch_size (int): Samples per batch on one rank (must equal the
+            dataloader's ``batch_size``).
+        source_ratio (list[int | float]): Relative share of each source.
+        shuffle (bool): Shuffle each source. Defaults to True.
+        seed (int, optional): Seed shared by all ranks. Defaults to a random
+            seed synchronised across ranks.
+    """
+
+    def __init__(self,
+                 dataset: Sized,
+                 batch_size: int,
+                 source_ratio: List[Union[int, float]],
+                 shuffle: bool = True,
+                 seed: Optional[int] = None) -> None:
+        if not hasattr(dataset, 'cumulative_sizes'):
+            raise TypeError('MultiSourceSampler needs a ConcatDataset of '
+                            f'[labeled, unlabeled], got {type(dataset)}')
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f'batch_size must be a positive int, got '
+                             f'{batch_size!r}')
+        if len(source_ratio) != len(dataset.cumulative_sizes):
+            raise ValueError(
+                f'source_ratio {source_ratio} has {len(source_ratio)} entries '
+                f'but the ConcatDataset has {len(dataset.cumulative_sizes)} '
+                'datasets')
+        self.rank, self.world_size = get_dist_info()
+        self.dataset = dataset
+        self.offsets = [0] + list(dataset.cumulative_sizes[:-1])
+        self.source_sizes = [len(d) for d in dataset.datasets]
+        for i, size in enumerate(self.source_sizes):
+            if size == 0:
+                raise ValueError(f'source {i} of the ConcatDataset is empty')
+        self.batch_size = batch_size
+        self.source_ratio = list(source_ratio)
+        total = sum(self.source_ratio)
+        self.num_per_source = [
+            int(batch_size * r / total) for r in self.source_ratio
+        ]
+        self.num_per_source[0] = batch_size - sum(self.num_per_source[1:])
+        if min(self.num_per_source) <= 0:
+            raise ValueError(
+                f'batch_size {batch_size} with source_ratio {source_ratio} '
+                f'gives {self.num_per_source} samples per source; every '
+                'source needs at least one')
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else seed
+
+    def _infinite_indices(self, source: int) -> Iterator[int]:
+        size = self.source_sizes[source]
+        g = torch.Generator()
+        # distinct but reproducible stream per source
+        g.manual_seed(self.seed + 1000003 * source)
+        while True:
+            if self.shuffle:
+                yield from torch.randperm(size, generator=g).tolist()
+            else:
+                yield from range(size)
+
+    def _rank_indices(self, source: int) -> Iterator[int]:
+        yield from itertools.islice(
+            self._infinite_indices(source), self.rank, None, self.world_size)
+
+    def __iter__(self) -> Iterator[int]:
+        streams = [self._rank_indices(s) for s in range(len(self.offsets))]
+        while True:
+            for source, num in enumerate(self.num_per_source):
+                offset = self.offsets[source]
+                for _ in range(num):
+                    yield offset + next(streams[source])
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def iters_per_epoch(self, source: int = -1) -> int:
+        """Iterations for one pass over ``source`` (default: the last,
+        unlabeled, one) by all ranks together — the iMAS/U2PL 'epoch'."""
+        per_iter = self.num_per_source[source] * self.world_size
+        return max(1, math.ceil(self.source_sizes[source] / per_iter))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Infinite sampler: the stream does not depend on the epoch."""

@@ -1,0 +1,3 @@
+from .loops import SemiIterBasedTrainLoop, TeacherStudentValLoop
+
+__all__ = ['SemiIterBasedTrainLoop', 'TeacherStudentValLoop']

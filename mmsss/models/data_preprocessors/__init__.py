@@ -1,0 +1,3 @@
+from .multi_branch import MultiBranchSegDataPreProcessor
+
+__all__ = ['MultiBranchSegDataPreProcessor']

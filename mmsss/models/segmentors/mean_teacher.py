@@ -1,0 +1,165 @@
+"""Mean-teacher / FixMatch-style consistency baseline with CutMix.
+
+The "standard" rows of the iMAS ablation: the EMA teacher labels the weak
+view; pixels with confidence < τ are ignored; the student learns from an
+intensity-augmented (strong) view and from a CutMix of the weak view. iMAS
+subclasses this and makes the per-image weights, the strong view and the
+CutMix pairing adaptive.
+"""
+from typing import Dict, Optional
+
+import torch
+from mmseg.registry import MODELS
+from mmseg.utils import SampleList
+from torch import Tensor
+
+from ..utils import box_masks, cutmix, random_boxes
+from .semi_base import SemiBaseSegmentor
+
+__all__ = ['MeanTeacherSegmentor']
+
+_DEFAULTS = dict(
+    sup_weight=1.0,
+    unsup_weight=1.0,
+    conf_thresh=0.95,
+    # 'all_pixels': per-image CE divided by H*W (iMAS/U2PL convention);
+    # 'valid_pixels': divided by the number of confident pixels.
+    unsup_reduction='all_pixels',
+    use_intensity_branch=True,
+    use_cutmix_branch=True,
+    cutmix=dict(prob=0.5, area_range=(0.02, 0.4), aspect_range=(0.3, 3.3)),
+)
+
+
+@MODELS.register_module()
+class MeanTeacherSegmentor(SemiBaseSegmentor):
+    """Teacher–student consistency with a confidence threshold and CutMix.
+
+    Expected branches: ``sup`` (labeled), ``unsup_weak`` and ``unsup_strong``
+    (the same geometry; the strong view adds photometric augmentation).
+
+    Per step, one student pass runs on the concatenation
+    ``[labeled, cutmix(weak), strong]`` (BN sees one batch) and
+
+    ``L = L_x + λ_u · mean_b(L_u^b)``, with ``L_u^b`` the pseudo-label
+    cross-entropy of branch ``b`` averaged per image, then over the batch.
+
+    ``semi_train_cfg`` keys (defaults in ``_DEFAULTS``): ``sup_weight``,
+    ``unsup_weight`` (λ_u), ``conf_thresh`` (τ), ``unsup_reduction``,
+    ``use_intensity_branch``, ``use_cutmix_branch``, ``cutmix`` (``prob``:
+    per-image trigger probability; ``area_range``, ``aspect_range``).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cfg = dict(_DEFAULTS)
+        cfg.update(self.semi_train_cfg)
+        cfg['cutmix'] = {**_DEFAULTS['cutmix'], **cfg.get('cutmix', {})}
+        self.semi_train_cfg = cfg
+        if not (cfg['use_intensity_branch'] or cfg['use_cutmix_branch']):
+            raise ValueError('semi_train_cfg: at least one of '
+                             'use_intensity_branch / use_cutmix_branch '
+                             'must be True')
+        if cfg['unsup_reduction'] not in ('all_pixels', 'valid_pixels'):
+            raise ValueError("semi_train_cfg.unsup_reduction must be "
+                             "'all_pixels' or 'valid_pixels', got "
+                             f"{cfg['unsup_reduction']!r}")
+
+    # ---------------- hooks for subclasses -------------------------------
+    def unsup_statistics(self, weak: Tensor, teacher_logits: Tensor,
+                         conf: Tensor) -> Dict[str, Tensor]:
+        """Per-image statistics of the weak view (iMAS: easiness)."""
+        return {}
+
+    def image_weights(self, stats: Dict[str, Tensor],
+                      num: int) -> Optional[Tensor]:
+        """Per-image weights of the unsupervised loss (None: plain mean)."""
+        return None
+
+    def intensity_view(self, weak: Tensor, strong: Tensor,
+                       stats: Dict[str, Tensor]) -> Tensor:
+        return strong
+
+    def cutmix_plan(self, stats: Dict[str, Tensor], num: int, size,
+                    device) -> Dict[str, Tensor]:
+        """Which images get a box, from which partner, where.
+
+        Returns dict(masks=(N, H, W) bool, pair_index=(N,) long).
+        """
+        cfg = self.semi_train_cfg['cutmix']
+        pair_index = torch.randperm(num, device=device)
+        boxes = random_boxes(
+            num,
+            size,
+            area_range=cfg['area_range'],
+            aspect_range=cfg['aspect_range'],
+            device=device)
+        trigger = torch.rand(num, device=device) < cfg['prob']
+        masks = box_masks(boxes, size) & trigger.view(-1, 1, 1)
+        return dict(masks=masks, pair_index=pair_index, trigger=trigger)
+
+    # ---------------- the step -------------------------------------------
+    def loss(self, multi_batch_inputs: Dict[str, Tensor],
+             multi_batch_data_samples: Dict[str, SampleList]) -> dict:
+        cfg = self.semi_train_cfg
+        x_l = multi_batch_inputs['sup']
+        samples_l = multi_batch_data_samples['sup']
+        x_w = multi_batch_inputs['unsup_weak']
+        x_s = multi_batch_inputs['unsup_strong']
+        n_l, n_u = x_l.shape[0], x_w.shape[0]
+        size = x_w.shape[-2:]
+
+        t_logits = self.logits_of(self.teacher, x_w)
+        conf, pseudo = t_logits.softmax(dim=1).max(dim=1)
+        stats = self.unsup_statistics(x_w, t_logits, conf)
+
+        parts, targets = [x_l], []
+        if cfg['use_cutmix_branch']:
+            plan = self.cutmix_plan(stats, n_u, size, x_w.device)
+            x_cut, pl_cut, conf_cut = cutmix(plan['masks'],
+                                             plan['pair_index'], x_w, pseudo,
+                                             conf)
+            parts.append(x_cut)
+            targets.append(('cutmix', pl_cut, conf_cut))
+        if cfg['use_intensity_branch']:
+            parts.append(self.intensity_view(x_w, x_s, stats))
+            targets.append(('intensity', pseudo, conf))
+
+        feats, logits = self.student_forward(torch.cat(parts))
+        losses = self.rename_losses(
+            'sup_', self.sup_loss_from_feats(feats, logits, samples_l),
+            cfg['sup_weight'])
+
+        logits_u = self.resize_logits(logits[n_l:], size)
+        weights = self.image_weights(stats, n_u)
+        all_pixels = cfg['unsup_reduction'] == 'all_pixels'
+        unsup = 0.
+        for i, (name, labels, confidence) in enumerate(targets):
+            per_image = self.per_image_ce(
+                logits_u[i * n_u:(i + 1) * n_u], labels,
+                confidence >= cfg['conf_thresh'], all_pixels)
+            if weights is not None:
+                per_image = per_image * weights
+            unsup = unsup + per_image.mean()
+        losses['unsup_loss_ce'] = cfg['unsup_weight'] * unsup / len(targets)
+
+        info = self._step_info(pseudo, conf, multi_batch_data_samples)
+        if cfg['use_cutmix_branch']:
+            info['cutmix_rate'] = plan['trigger'].float().mean()
+        info.update(stats)
+        self.last_unsup_info = {k: v.detach() for k, v in info.items()}
+        for k, v in info.items():
+            if v.dim() == 0:
+                losses[f'unsup_{k}'] = v.detach()
+        return losses
+
+    @torch.no_grad()
+    def _step_info(self, pseudo: Tensor, conf: Tensor,
+                   multi_batch_data_samples) -> Dict[str, Tensor]:
+        valid = conf >= self.semi_train_cfg['conf_thresh']
+        info = dict(high_conf_ratio=valid.float().mean())
+        gt = self.analysis_gt(multi_batch_data_samples['unsup_weak'])
+        if gt is not None:
+            info['pseudo_acc'] = self.pseudo_label_accuracy(
+                pseudo, valid, gt.to(pseudo.device))
+        return info

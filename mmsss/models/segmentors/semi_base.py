@@ -1,0 +1,235 @@
+"""Teacher–student base class for semi-supervised segmentation.
+
+Mirrors mmdet 3.x ``SemiBaseDetector``: one ordinary mmseg segmentor config
+builds both the student (trained by gradient descent) and the teacher (an EMA
+of the student, updated by ``MeanTeacherHook``); losses are prefixed ``sup_``
+and ``unsup_``; ``semi_test_cfg.predict_on`` picks the model used at test time.
+"""
+import copy
+from contextlib import contextmanager
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.utils import SampleList
+from torch import Tensor
+
+from ..utils import resize_to
+
+__all__ = ['SemiBaseSegmentor']
+
+
+@contextmanager
+def eval_mode(module: nn.Module):
+    """Temporarily put ``module`` in eval mode (BN uses running stats)."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+@MODELS.register_module()
+class SemiBaseSegmentor(BaseSegmentor):
+    """Base class holding a student and an EMA teacher.
+
+    Args:
+        segmentor (dict): Config of an ordinary mmseg segmentor
+            (``EncoderDecoder`` with any backbone/head). Both models are built
+            from it.
+        semi_train_cfg (dict, optional): Method settings. Common keys:
+            ``sup_weight`` (1.0), ``unsup_weight`` (1.0), ``freeze_teacher``
+            (True).
+        semi_test_cfg (dict, optional): ``predict_on='teacher'|'student'``.
+        data_preprocessor (dict, optional): Usually a
+            ``MultiBranchSegDataPreProcessor`` wrapping the segmentor's own.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 segmentor: dict,
+                 semi_train_cfg: Optional[dict] = None,
+                 semi_test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(copy.deepcopy(segmentor))
+        self.teacher = MODELS.build(copy.deepcopy(segmentor))
+        self.semi_train_cfg = dict(semi_train_cfg or {})
+        self.semi_test_cfg = dict(semi_test_cfg or {})
+        if self.semi_test_cfg.get('predict_on', 'teacher') not in (
+                'teacher', 'student'):
+            raise ValueError("semi_test_cfg.predict_on must be 'teacher' or "
+                             f"'student', got "
+                             f"{self.semi_test_cfg['predict_on']!r}")
+        if self.semi_train_cfg.get('freeze_teacher', True):
+            self.freeze(self.teacher)
+        # per-step statistics for logging hooks (no tensors kept on purpose
+        # beyond the last step)
+        self.last_unsup_info: Dict[str, Tensor] = {}
+
+    # ------------------------------------------------------------------
+    # mode handling
+    @staticmethod
+    def freeze(model: nn.Module) -> None:
+        model.eval()
+        for param in model.parameters():
+            param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        """mmengine calls ``model.train()`` on every run; keep the frozen
+        teacher in eval mode regardless."""
+        super().train(mode)
+        if self.semi_train_cfg.get('freeze_teacher', True):
+            self.teacher.eval()
+        return self
+
+    @property
+    def num_classes(self) -> int:
+        return self.student.decode_head.num_classes
+
+    # ------------------------------------------------------------------
+    # network passes shared by the methods
+    def student_forward(self, inputs: Tensor) -> Tuple[List[Tensor], Tensor]:
+        """One student pass: backbone(+neck) features and the decode head's
+        (low-resolution) logits."""
+        feats = self.student.extract_feat(inputs)
+        return feats, self.student.decode_head.forward(feats)
+
+    def sup_loss_from_feats(self, feats: List[Tensor], seg_logits: Tensor,
+                            data_samples: SampleList) -> dict:
+        """Supervised losses of the first ``len(data_samples)`` images of a
+        concatenated student pass, with the decode head's own loss, sampler
+        (e.g. OHEM) and auxiliary head, like ``EncoderDecoder.loss``."""
+        n = len(data_samples)
+        losses = {}
+        head = self.student.decode_head
+        for k, v in head.loss_by_feat(seg_logits[:n], data_samples).items():
+            losses[f'decode.{k}'] = v
+        if self.student.with_auxiliary_head:
+            aux_heads = self.student.auxiliary_head
+            if not isinstance(aux_heads, nn.ModuleList):
+                aux_heads = [aux_heads]
+            for idx, aux in enumerate(aux_heads):
+                name = 'aux' if len(aux_heads) == 1 else f'aux_{idx}'
+                feats_l = [f[:n] for f in feats]
+                for k, v in aux.loss_by_feat(aux.forward(feats_l),
+                                             data_samples).items():
+                    losses[f'{name}.{k}'] = v
+        return losses
+
+    @torch.no_grad()
+    def logits_of(self, model: nn.Module, inputs: Tensor) -> Tensor:
+        """Logits of ``model`` in eval mode, at the input resolution and in
+        the *same* augmented view (no un-flipping or resizing back to the
+        original image, unlike ``predict``)."""
+        with eval_mode(model):
+            logits = model.decode_head.forward(model.extract_feat(inputs))
+        return resize_to(logits, inputs.shape[-2:],
+                         model.decode_head.align_corners).float()
+
+    def resize_logits(self, logits: Tensor, size) -> Tensor:
+        return resize_to(logits, size, self.student.decode_head.align_corners)
+
+    @staticmethod
+    def per_image_ce(logits: Tensor,
+                     labels: Tensor,
+                     valid: Tensor,
+                     all_pixels: bool = True) -> Tensor:
+        """Cross-entropy per image, (N,).
+
+        ``all_pixels=True`` divides by H×W (ignored pixels count in the
+        denominator, the iMAS/U2PL convention); otherwise by the number of
+        valid pixels.
+        """
+        ce = F.cross_entropy(
+            logits.float(), labels.clamp(min=0, max=logits.shape[1] - 1),
+            reduction='none')
+        valid = valid.float()
+        ce = (ce * valid).flatten(1).sum(1)
+        if all_pixels:
+            return ce / valid[0].numel()
+        return ce / valid.flatten(1).sum(1).clamp(min=1)
+
+    @staticmethod
+    def rename_losses(prefix: str, losses: dict, weight: float = 1.) -> dict:
+        """Prefix every key; scale the entries that are losses."""
+        out = {}
+        for k, v in losses.items():
+            if 'loss' in k:
+                v = [x * weight for x in v] if isinstance(
+                    v, (list, tuple)) else v * weight
+            out[prefix + k] = v
+        return out
+
+    # ------------------------------------------------------------------
+    # analysis only: never feeds a loss
+    @staticmethod
+    def analysis_gt(data_samples: SampleList) -> Optional[Tensor]:
+        """Stacked ground truth of unlabeled samples when every sample of
+        the batch kept one (``gt_sem_seg_analysis``), else None."""
+        if not data_samples or not all('gt_sem_seg_analysis' in s
+                                       for s in data_samples):
+            return None
+        return torch.stack(
+            [s.gt_sem_seg_analysis.data.squeeze(0) for s in data_samples])
+
+    @staticmethod
+    @torch.no_grad()
+    def pseudo_label_accuracy(pseudo: Tensor, valid: Tensor,
+                              gt: Tensor) -> Tensor:
+        """Fraction of confident pseudo-labels that match the ground truth
+        (pixels whose ground truth is 255 are skipped)."""
+        known = valid & (gt != 255)
+        return ((pseudo == gt) & known).sum() / known.sum().clamp(min=1)
+
+    # ------------------------------------------------------------------
+    # mmseg BaseSegmentor interface
+    def loss(self, multi_batch_inputs: Dict[str, Tensor],
+             multi_batch_data_samples: Dict[str, SampleList]) -> dict:
+        """Supervised loss only; methods add their unsupervised terms."""
+        x = multi_batch_inputs['sup']
+        feats, logits = self.student_forward(x)
+        losses = self.sup_loss_from_feats(feats, logits,
+                                          multi_batch_data_samples['sup'])
+        return self.rename_losses('sup_', losses,
+                                  self.semi_train_cfg.get('sup_weight', 1.))
+
+    def _predict_model(self) -> nn.Module:
+        return self.teacher if self.semi_test_cfg.get(
+            'predict_on', 'teacher') == 'teacher' else self.student
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[SampleList] = None) -> SampleList:
+        return self._predict_model().predict(inputs, data_samples)
+
+    def _forward(self, inputs: Tensor, data_samples=None):
+        return self._predict_model()._forward(inputs, data_samples)
+
+    def extract_feat(self, inputs: Tensor):
+        return self._predict_model().extract_feat(inputs)
+
+    def encode_decode(self, inputs: Tensor, batch_data_samples):
+        return self._predict_model().encode_decode(inputs, batch_data_samples)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """A plain mmseg checkpoint (no ``student.``/``teacher.`` keys)
+        initialises both models."""
+        own = [k for k in state_dict if k.startswith(prefix)]
+        if own and not any(
+                k[len(prefix):].startswith(('student.', 'teacher.'))
+                for k in own):
+            for k in own:
+                v = state_dict.pop(k)
+                rest = k[len(prefix):]
+                state_dict[f'{prefix}student.{rest}'] = v
+                state_dict[f'{prefix}teacher.{rest}'] = v
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+

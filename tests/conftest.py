@@ -1,0 +1,74 @@
+"""Shared pytest fixtures: tiny generated datasets in the real layouts.
+
+- ``synthetic_voc_root``: the synthetic shapes dataset in VOC layout
+  (48 train + 16 val, 64x64, seed 0), generated once per session.
+- ``synthetic_voc_info``: the dict returned by ``generate_synthetic_voc``.
+- ``tiny_cityscapes_root``: a few images in the real Cityscapes layout, with
+  split files ``train.txt``, ``val.txt``,
+  ``splits/1-2/{labeled,unlabeled}.txt`` (one column) and
+  ``splits/1-2/labeled_2col.txt`` (image and label columns).
+"""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+
+SYNTHETIC_TEST_PARAMS = dict(num_train=48, num_val=16, size=64, seed=0)
+
+# (split, city, frame) of the tiny Cityscapes set.
+TINY_CITYSCAPES = [('train', 'aachen', f'aachen_{i:06d}_000019')
+                   for i in range(3)] + [
+                       ('train', 'bochum', f'bochum_{i:06d}_000313')
+                       for i in range(3)
+                   ] + [('val', 'frankfurt', f'frankfurt_{i:06d}_000294')
+                        for i in range(2)]
+
+
+@pytest.fixture(scope='session')
+def synthetic_voc_info(tmp_path_factory):
+    from mmsss.datasets.synthetic import generate_synthetic_voc
+    root = tmp_path_factory.mktemp('synthetic_voc') / 'data'
+    return generate_synthetic_voc(str(root), **SYNTHETIC_TEST_PARAMS)
+
+
+@pytest.fixture(scope='session')
+def synthetic_voc_root(synthetic_voc_info):
+    return synthetic_voc_info['root']
+
+
+def _write_lines(path, lines):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.writelines(f'{ln}\n' for ln in lines)
+
+
+@pytest.fixture(scope='session')
+def tiny_cityscapes_root(tmp_path_factory):
+    from PIL import Image
+    root = str(tmp_path_factory.mktemp('cityscapes'))
+    rng = np.random.default_rng(0)
+    h, w = 32, 64
+    rows = {'train': [], 'val': []}
+    for split, city, frame in TINY_CITYSCAPES:
+        img_rel = f'leftImg8bit/{split}/{city}/{frame}_leftImg8bit.png'
+        lab_rel = f'gtFine/{split}/{city}/{frame}_gtFine_labelTrainIds.png'
+        img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        lab = rng.integers(0, 19, size=(h, w), dtype=np.uint8)
+        lab[:2] = 255
+        for rel, arr in ((img_rel, img), (lab_rel, lab)):
+            os.makedirs(osp.join(root, osp.dirname(rel)), exist_ok=True)
+            Image.fromarray(arr).save(osp.join(root, rel))
+        rows[split].append((img_rel, lab_rel))
+    train = rows['train']
+    _write_lines(osp.join(root, 'train.txt'), [r[0] for r in train])
+    _write_lines(osp.join(root, 'val.txt'), [r[0] for r in rows['val']])
+    _write_lines(
+        osp.join(root, 'splits/1-2/labeled.txt'), [r[0] for r in train[::2]])
+    _write_lines(
+        osp.join(root, 'splits/1-2/unlabeled.txt'),
+        [r[0] for r in train[1::2]])
+    _write_lines(
+        osp.join(root, 'splits/1-2/labeled_2col.txt'),
+        [f'{a} {b}' for a, b in train[::2]])
+    return root

@@ -1,0 +1,76 @@
+"""Every config in configs/ parses, and its model, transforms, loops, hooks
+and sampler build from the registries (dataset paths aside)."""
+import glob
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
+                         recursive=True) if '_base_' not in p)
+
+
+def _pipelines(cfg):
+    """All (where, pipeline) pairs of the train/val/test dataloaders."""
+
+    def walk(obj, where):
+        if isinstance(obj, dict):
+            if 'pipeline' in obj:
+                yield where, obj['pipeline']
+            for k, v in obj.items():
+                if k != 'pipeline':
+                    yield from walk(v, f'{where}.{k}')
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                yield from walk(v, f'{where}[{i}]')
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        yield from walk(cfg.get(key), key)
+
+
+def _datasets(cfg):
+    ds = cfg.train_dataloader.dataset
+    return ds.datasets if ds.type == 'ConcatDataset' else [ds]
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 5
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_config_builds(path):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS,
+                                MODELS, TRANSFORMS)
+    import mmsss  # noqa: F401
+
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmseg'
+    assert 'mmsss' in cfg.custom_imports.imports
+    init_default_scope('mmseg')
+    model = MODELS.build(cfg.model)
+    classes = None
+    for ds in _datasets(cfg) + [cfg.val_dataloader.dataset]:
+        cls = DATASETS.get(ds.type)
+        assert cls is not None, ds.type
+        n = len(cls.METAINFO['classes'])
+        assert classes in (None, n)
+        classes = n
+    seg = getattr(model, 'student', model)
+    assert seg.decode_head.num_classes == classes, \
+        f'{path}: num_classes {seg.decode_head.num_classes} != {classes}'
+    for where, pipeline in _pipelines(cfg):
+        for t in pipeline:
+            TRANSFORMS.build(t)
+    assert LOOPS.get(cfg.train_cfg.type) is not None
+    if cfg.val_cfg.type != 'ValLoop':
+        assert LOOPS.get(cfg.val_cfg.type) is not None
+    for h in cfg.get('custom_hooks', []):
+        HOOKS.build(h)
+    sampler = cfg.train_dataloader.sampler
+    assert DATA_SAMPLERS.get(sampler.type) is not None
+    if sampler.type == 'MultiSourceSampler':
+        assert sampler.batch_size == cfg.train_dataloader.batch_size
+        assert hasattr(model, 'teacher')

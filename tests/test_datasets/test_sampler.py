@@ -1,0 +1,99 @@
+import itertools
+from unittest import mock
+
+import pytest
+from torch.utils.data import Dataset
+
+
+class _Range(Dataset):
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return i
+
+
+def _concat(n_l, n_u):
+    from torch.utils.data import ConcatDataset
+    return ConcatDataset([_Range(n_l), _Range(n_u)])
+
+
+def _sampler(ds, rank=0, world=1, **kw):
+    from mmsss.datasets.samplers import multi_source_sampler as mod
+    with mock.patch.object(mod, 'get_dist_info', return_value=(rank, world)):
+        return mod.MultiSourceSampler(ds, **kw)
+
+
+def _batches(sampler, batch_size, num):
+    it = iter(sampler)
+    return [[next(it) for _ in range(batch_size)] for _ in range(num)]
+
+
+def test_fixed_ratio_in_every_batch_and_labeled_oversampled():
+    ds = _concat(5, 40)
+    s = _sampler(ds, batch_size=8, source_ratio=[1, 1], seed=3)
+    assert s.num_per_source == [4, 4]
+    batches = _batches(s, 8, 20)
+    for b in batches:
+        assert all(i < 5 for i in b[:4]) and all(i >= 5 for i in b[4:])
+    labeled = [i for b in batches for i in b[:4]]
+    # oversampled: each pass over the 5 labeled images is a permutation
+    for k in range(0, 80, 5):
+        assert sorted(labeled[k:k + 5]) == list(range(5))
+    unlabeled = [i for b in batches for i in b[4:]]
+    assert sorted(unlabeled[:40]) == list(range(5, 45))
+    assert s.iters_per_epoch() == 10
+
+
+def test_uneven_ratio():
+    s = _sampler(_concat(10, 30), batch_size=6, source_ratio=[1, 2], seed=0)
+    assert s.num_per_source == [2, 4]
+
+
+def test_ranks_split_each_permutation_and_are_reproducible():
+    ds = _concat(6, 20)
+    world = 2
+    per_rank = [
+        _batches(
+            _sampler(ds, rank=r, world=world, batch_size=4,
+                     source_ratio=[1, 1], seed=11), 4, 10)
+        for r in range(world)
+    ]
+    # one pass over the unlabeled set by both ranks together covers it once
+    unl = [[i for b in per_rank[r] for i in b[2:]] for r in range(world)]
+    first_pass = unl[0][:10] + unl[1][:10]
+    assert sorted(first_pass) == list(range(6, 26))
+    assert not set(unl[0][:10]) & set(unl[1][:10])
+    lab = [[i for b in per_rank[r] for i in b[:2]] for r in range(world)]
+    assert sorted(lab[0][:3] + lab[1][:3]) == list(range(6))
+    again = _batches(
+        _sampler(ds, rank=0, world=world, batch_size=4, source_ratio=[1, 1],
+                 seed=11), 4, 10)
+    assert again == per_rank[0]
+    other_seed = _batches(
+        _sampler(ds, rank=0, world=world, batch_size=4, source_ratio=[1, 1],
+                 seed=12), 4, 10)
+    assert other_seed != per_rank[0]
+    s = _sampler(ds, rank=0, world=world, batch_size=4, source_ratio=[1, 1],
+                 seed=11)
+    assert s.iters_per_epoch() == 5  # 20 / (2 per rank * 2 ranks)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match='ConcatDataset'):
+        _sampler(_Range(4), batch_size=2, source_ratio=[1, 1])
+    with pytest.raises(ValueError, match='source_ratio'):
+        _sampler(_concat(3, 3), batch_size=2, source_ratio=[1, 1, 1])
+    with pytest.raises(ValueError, match='at least one'):
+        _sampler(_concat(3, 3), batch_size=1, source_ratio=[1, 1])
+    with pytest.raises(ValueError, match='empty'):
+        _sampler(_concat(0, 3), batch_size=2, source_ratio=[1, 1])
+
+
+def test_infinite():
+    s = _sampler(_concat(2, 3), batch_size=2, source_ratio=[1, 1], seed=0)
+    assert len(list(itertools.islice(iter(s), 1000))) == 1000
