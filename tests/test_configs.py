@@ -69,6 +69,16 @@ def test_config_builds(path):
         assert LOOPS.get(cfg.val_cfg.type) is not None
     for h in cfg.get('custom_hooks', []):
         HOOKS.build(h)
+    subsets = _datasets(cfg)
+    if len(subsets) == 2:  # [labeled, unlabeled]
+        assert subsets[0].get('is_labeled', True) is True
+        assert subsets[1].get('is_labeled') is False, \
+            f'{path}: the unlabeled dataset lacks is_labeled=False'
+        assert subsets[1].ann_file.endswith('unlabeled.txt')
+        assert subsets[0].ann_file.replace('labeled.txt', '') == \
+            subsets[1].ann_file.replace('unlabeled.txt', '')
+    if 'blended' in osp.basename(path):
+        assert all('blended' in d.ann_file for d in subsets)
     sampler = cfg.train_dataloader.sampler
     assert DATA_SAMPLERS.get(sampler.type) is not None
     if sampler.type == 'MultiSourceSampler':

@@ -22,6 +22,8 @@ from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
 
+from mmsss.utils import setup_cpu_distributed
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -130,6 +132,8 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
+    # --launcher pytorch/slurm without CUDA: gloo group, DDP without devices
+    setup_cpu_distributed(cfg)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -21,5 +21,7 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # model num_classes vs dataset classes, before anything runs
+    num_classes_check=dict(type='NumClassesCheckHook'))
 randomness = dict(seed=0)

@@ -1,1 +1,2 @@
 from .checkpoint import register_checkpoint_safe_globals  # noqa: F401
+from .dist import setup_cpu_distributed  # noqa: F401

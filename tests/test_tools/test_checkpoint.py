@@ -160,14 +160,19 @@ def trained(tmp_path_factory):
     with open(cfg_path, 'w') as f:
         f.write(TINY_CONFIG.format(data_root=data_root))
     work_dir = osp.join(root, 'work_dir')
-    train = [sys.executable, osp.join(TOOLS, 'train.py'), cfg_path,
-             '--work-dir', work_dir]
+    train = [
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), cfg_path, '--work-dir', work_dir
+    ]
     log1 = _run(train, cwd=root)
-    log2 = _run(train + ['--resume', '--cfg-options',
-                         'train_cfg.max_iters=4', 'train_cfg.val_interval=4'],
-                cwd=root)
-    return dict(root=root, cfg=cfg_path, work_dir=work_dir, log1=log1,
-                log2=log2)
+    log2 = _run(
+        train + [
+            '--resume', '--cfg-options', 'train_cfg.max_iters=4',
+            'train_cfg.val_interval=4'
+        ],
+        cwd=root)
+    return dict(
+        root=root, cfg=cfg_path, work_dir=work_dir, log1=log1, log2=log2)
 
 
 @needs_safe_globals
@@ -183,11 +188,14 @@ def test_train_then_resume_continues(trained):
     assert ckpt['meta']['iter'] == 4
     # optimizer, scheduler and message hub state came through the resume
     assert ckpt['optimizer']['state'], 'SGD momentum buffers missing'
-    assert [s['last_step'] for s in ckpt['param_schedulers']] == [4, 4]
+    assert [s['_global_step'] for s in ckpt['param_schedulers']] == [4, 4]
     hub = ckpt['message_hub']
     assert hub['runtime_info']['iter'] == 3  # hub holds the last iter run
     loss_hist = hub['log_scalars']['train/loss'].data[0]
     assert len(loss_hist) == 4  # 2 iters before and 2 after the resume
+    # LinearLR (x0.5 -> x1) over iters 0-1, then PolyLR down to eta_min
+    np.testing.assert_allclose(hub['log_scalars']['train/lr'].data[0],
+                               [0.005, 0.01, 0.01, 1e-4])
     # CheckpointHook(save_best) stored a numpy scalar (IoUMetric's output)
     assert isinstance(hub['runtime_info']['best_score'], np.floating)
 
@@ -357,8 +365,8 @@ def test_numpy1_module_paths_load():
 
 # ------------------------------------------------------ tools: pure logic
 def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'_mmsss_tool_{name}',
-                                                  osp.join(TOOLS, f'{name}.py'))
+    spec = importlib.util.spec_from_file_location(
+        f'_mmsss_tool_{name}', osp.join(TOOLS, f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -377,9 +385,8 @@ def _local_rank_env(monkeypatch):
 
 def _cfg_file(tmp_path, wrapper='OptimWrapper'):
     path = tmp_path / 'cfg.py'
-    path.write_text(
-        f'optim_wrapper = dict(type={wrapper!r}, '
-        "optimizer=dict(type='SGD', lr=0.1))\nresume = False\n")
+    path.write_text(f'optim_wrapper = dict(type={wrapper!r}, '
+                    "optimizer=dict(type='SGD', lr=0.1))\nresume = False\n")
     return str(path)
 
 
@@ -443,22 +450,27 @@ def _fake_exe(directory, name):
 def _script_argv(script, args, env_extra, tmp_path):
     env = dict(os.environ, **env_extra)
     env['PATH'] = str(tmp_path) + os.pathsep + env['PATH']
-    proc = subprocess.run(['bash', osp.join(TOOLS, script)] + args,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE,
-                          text=True,
-                          timeout=30)
+    proc = subprocess.run(
+        ['bash', osp.join(TOOLS, script)] + args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=30)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()[1:]
 
 
 def test_dist_scripts_call_torchrun(tmp_path):
     fake = _fake_exe(str(tmp_path), 'fakepython')
-    argv = _script_argv('dist_train.sh',
-                        ['cfg.py', '4', '--amp', '--cfg-options', 'a=1 2'],
-                        dict(PYTHON=fake, NNODES='2', NODE_RANK='1',
-                             PORT='1234', MASTER_ADDR='10.0.0.1'), tmp_path)
+    argv = _script_argv(
+        'dist_train.sh', ['cfg.py', '4', '--amp', '--cfg-options', 'a=1 2'],
+        dict(
+            PYTHON=fake,
+            NNODES='2',
+            NODE_RANK='1',
+            PORT='1234',
+            MASTER_ADDR='10.0.0.1'), tmp_path)
     assert argv == [
         '-m', 'torch.distributed.run', '--nnodes=2', '--node_rank=1',
         '--master_addr=10.0.0.1', '--nproc_per_node=4', '--master_port=1234',
@@ -479,12 +491,13 @@ def test_slurm_scripts_call_srun(tmp_path):
     _fake_exe(str(tmp_path), 'srun')
     argv = _script_argv('slurm_train.sh',
                         ['part', 'job', 'cfg.py', 'wd', '--amp'],
-                        dict(PYTHON='py', GPUS='8', GPUS_PER_NODE='8'),
-                        tmp_path)
+                        dict(PYTHON='py', GPUS='8',
+                             GPUS_PER_NODE='8'), tmp_path)
     assert argv == [
         '-p', 'part', '--job-name=job', '--gres=gpu:8', '--ntasks=8',
         '--ntasks-per-node=8', '--cpus-per-task=5', '--kill-on-bad-exit=1',
-        'py', '-u', osp.join(TOOLS, 'train.py'), 'cfg.py', '--work-dir=wd',
+        'py', '-u',
+        osp.join(TOOLS, 'train.py'), 'cfg.py', '--work-dir=wd',
         '--launcher=slurm', '--amp'
     ]
     argv = _script_argv('slurm_test.sh', ['part', 'job', 'cfg.py', 'ck.pth'],

@@ -48,12 +48,14 @@ labeled_dataset = dict(
     data_root=data_root,
     ann_file=split_root + '1-16/labeled.txt',
     data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+    is_labeled=True,
     pipeline=labeled_pipeline)
 unlabeled_dataset = dict(
     type=dataset_type,
     data_root=data_root,
     ann_file=split_root + '1-16/unlabeled.txt',
     data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+    is_labeled=False,
     keep_gt_for_analysis=True,
     pipeline=unlabeled_pipeline)
 train_dataloader = dict(

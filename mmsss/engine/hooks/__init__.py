@@ -1,3 +1,7 @@
+from .data_check_hook import NumClassesCheckHook
 from .mean_teacher_hook import MeanTeacherHook
 
-__all__ = ['MeanTeacherHook']
+__all__ = ['MeanTeacherHook', 'NumClassesCheckHook']
+from .hardness_logger_hook import HardnessLoggerHook  # noqa: E402
+
+__all__ += ['HardnessLoggerHook']

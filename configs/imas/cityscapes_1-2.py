@@ -1,0 +1,10 @@
+# iMAS, Cityscapes, 1488 labeled images (1/2), DeepLabV3+ R50 (OS 16);
+# everything else as cityscapes_1-8.py.
+_base_ = './cityscapes_1-8.py'
+num_labeled = 1488
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/cityscapes/1488/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/cityscapes/1488/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

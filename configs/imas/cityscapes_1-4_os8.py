@@ -1,0 +1,10 @@
+# iMAS, Cityscapes, 744 labeled images (1/4), DeepLabV3+ R50 at output
+# stride 8; otherwise as cityscapes_1-8_os8.py.
+_base_ = './cityscapes_1-8_os8.py'
+num_labeled = 744
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/cityscapes/744/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/cityscapes/744/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

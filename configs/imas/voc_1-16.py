@@ -1,0 +1,10 @@
+# iMAS, PASCAL VOC 2012 classic, 92 labeled images, DeepLabV3+ R101 (OS 16);
+# everything else as voc_1-8.py.
+_base_ = './voc_1-8.py'
+num_labeled = 92
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../../splits/pascal/92/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../../splits/pascal/92/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

@@ -1,0 +1,57 @@
+# iMAS, PASCAL VOC 2012 classic, 183 labeled images (1/8 of the 1,464),
+# DeepLabV3+ R101 (OS 16, multi-grid 1/2/4 in the last stage as the official
+# encoder), crop 513, 16 labeled + 16 unlabeled per step (8 GPUs x (2 + 2)),
+# SGD lr 0.001 (heads x10), wd 1e-4, poly 0.9, 80 unlabeled epochs,
+# τ = 0.95, λ_u = 3, EMA decay min(1 - 1/(iter+1), 0.996) on parameters and
+# buffers.
+#   tools/dist_train.sh configs/imas/voc_1-8.py 8
+_base_ = [
+    '../_base_/models/deeplabv3plus_r50-d16.py',
+    '../_base_/datasets/semi_voc_classic.py',
+    '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
+]
+crop_size = (513, 513)
+num_labeled = 183
+segmentor = _base_.model
+segmentor.pretrained = 'open-mmlab://resnet101_v1c'
+segmentor.backbone.depth = 101
+segmentor.backbone.multi_grid = (1, 2, 4)
+segmentor.data_preprocessor.size = crop_size
+# official criterion: nn.CrossEntropyLoss(ignore_index=255), a mean over the
+# labelled pixels only
+segmentor.decode_head.loss_decode.avg_non_ignore = True
+model = dict(
+    _delete_=True,
+    type='IMASSegmentor',
+    segmentor=segmentor,
+    data_preprocessor=dict(
+        type='MultiBranchSegDataPreProcessor',
+        data_preprocessor=segmentor.data_preprocessor),
+    semi_train_cfg=dict(
+        conf_thresh=0.95,
+        unsup_weight=3.0,
+        adaptive_loss=True,
+        adaptive_intensity=True,
+        adaptive_cutmix=True,
+        hardness_strategy='imas',
+        ignore_background=True,
+        weak_in_student_batch=True,
+        # fixed trigger probability is only used when adaptive_cutmix=False
+        cutmix=dict(prob=0.5, v_range=(0.1, 0.9))),
+    semi_test_cfg=dict(predict_on='teacher'))
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../../splits/pascal/183/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../../splits/pascal/183/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
+custom_hooks = [
+    dict(
+        type='MeanTeacherHook',
+        decay_schedule='imas',
+        max_decay=0.996,
+        skip_buffers=False),
+    dict(type='HardnessLoggerHook', flush_interval=50),
+]
+default_hooks = dict(
+    checkpoint=dict(save_best='teacher/mIoU', rule='greater'))

@@ -1,0 +1,34 @@
+"""Distributed runs on CPU-only machines (gloo), e.g. tests and CI."""
+import torch
+import torch.distributed as torch_dist
+
+__all__ = ['setup_cpu_distributed']
+
+
+def setup_cpu_distributed(cfg) -> bool:
+    """Make ``--launcher pytorch`` work without CUDA.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and its
+    ``MMDistributedDataParallel`` default passes ``device_ids=[LOCAL_RANK]``,
+    both of which fail on a CPU-only machine. Here the gloo process group is
+    created up front (mmengine then skips its own init) and the model wrapper
+    gets ``device_ids=None``. Nothing changes when CUDA is available or the
+    launcher is 'none'.
+
+    Returns:
+        bool: whether the CPU set-up was applied.
+    """
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return False
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo')
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper.setdefault('find_unused_parameters',
+                       cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper
+    env_cfg = cfg.setdefault('env_cfg', {})
+    env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    return True

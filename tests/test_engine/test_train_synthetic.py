@@ -1,0 +1,140 @@
+"""Short CPU trainings of the mean-teacher baseline on the synthetic data:
+train → checkpoint → resume to more iterations → tools/test.py, and a
+2-process gloo run."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs/mean_teacher/synthetic_1-16.py')
+
+
+def data_options(root, batch=4):
+    """--cfg-options that point the config at ``root`` and keep it small."""
+    return [
+        f'train_dataloader.dataset.datasets.0.data_root={root}',
+        f'train_dataloader.dataset.datasets.1.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'train_dataloader.batch_size={batch}',
+        f'train_dataloader.sampler.batch_size={batch}',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.persistent_workers=False',
+        'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=2',
+    ]
+
+
+def _cfg(root, work_dir, max_iters):
+    from mmengine.config import Config, DictAction  # noqa: F401
+    cfg = Config.fromfile(CONFIG)
+    opts = {}
+    for kv in data_options(root):
+        k, v = kv.split('=', 1)
+        opts[k] = int(v) if v.isdigit() else (
+            False if v == 'False' else v)
+    cfg.merge_from_dict(opts)
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    cfg.work_dir = str(work_dir)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def trained(synthetic_voc_root, tmp_path_factory):
+    """2 iterations, then resume to 4."""
+    from mmengine.runner import Runner
+    work_dir = tmp_path_factory.mktemp('mt_synthetic')
+    runner = Runner.from_cfg(_cfg(synthetic_voc_root, work_dir, 2))
+    runner.train()
+    scalars = dict(runner.message_hub.log_scalars)
+    model = runner.model
+    first = dict(
+        iter=runner.iter,
+        teacher={k: v.clone() for k, v in model.teacher.state_dict().items()},
+        student={k: v.clone() for k, v in model.student.state_dict().items()},
+        scalars=scalars)
+    cfg = _cfg(synthetic_voc_root, work_dir, 4)
+    cfg.resume = True
+    runner2 = Runner.from_cfg(cfg)
+    # load the checkpoint as training would, then compare before stepping
+    runner2._train_loop = runner2.build_train_loop(runner2._train_loop)
+    runner2.call_hook('before_run')
+    runner2.load_or_resume()
+    resumed_iter = runner2.iter
+    resumed_teacher = {
+        k: v.clone()
+        for k, v in runner2.model.teacher.state_dict().items()
+    }
+    return dict(
+        work_dir=str(work_dir),
+        first=first,
+        resumed_iter=resumed_iter,
+        resumed_teacher=resumed_teacher,
+        root=synthetic_voc_root,
+        cfg=cfg)
+
+
+def test_train_logs_teacher_and_student_metrics(trained):
+    scalars = trained['first']['scalars']
+    assert 'val/teacher/mIoU' in scalars and 'val/student/mIoU' in scalars
+    for k in ('train/sup_decode.loss_ce', 'train/unsup_loss_ce',
+              'train/unsup_high_conf_ratio', 'train/unsup_pseudo_acc'):
+        assert k in scalars, k
+    assert osp.exists(osp.join(trained['work_dir'], 'iter_2.pth'))
+
+
+def test_teacher_is_ema_not_copy(trained):
+    t, s = trained['first']['teacher'], trained['first']['student']
+    diff = [k for k in t if t[k].is_floating_point()
+            and not torch.equal(t[k], s[k])]
+    assert diff, 'teacher should lag behind the student'
+
+
+def test_resume_restores_iteration_and_teacher(trained):
+    assert trained['resumed_iter'] == 2
+    for k, v in trained['first']['teacher'].items():
+        assert torch.equal(trained['resumed_teacher'][k], v), k
+
+
+def test_resume_trains_to_more_iterations_then_tools_test(trained):
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(trained['cfg'])
+    runner.train()
+    assert runner.iter == 4
+    ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
+    assert osp.exists(ckpt)
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/test.py'), CONFIG, ckpt,
+         '--work-dir', osp.join(trained['work_dir'], 'test'),
+         '--cfg-options', *data_options(trained['root'])],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert re.search(r'mIoU: \d', out.stdout + out.stderr)
+
+
+def test_two_process_gloo_training(synthetic_voc_root, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29517',
+        osp.join(ROOT, 'tools/train.py'), CONFIG, '--launcher', 'pytorch',
+        '--work-dir', str(tmp_path), '--cfg-options',
+        *data_options(synthetic_voc_root, batch=2),
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+        'env_cfg.dist_cfg.backend=gloo'
+    ]
+    out = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=400, env=env)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-5000:]
+    assert 'teacher/mIoU' in log
+    assert osp.exists(osp.join(tmp_path, 'iter_2.pth'))

@@ -1,0 +1,370 @@
+"""Time one iMAS training step against the network passes it cannot avoid.
+
+For each precision mode (fp32, bf16 autocast, bf16 autocast + channels_last)
+the tool measures, with warm-up iterations and CUDA events (or
+``time.perf_counter`` on CPU), the median of
+
+- ``step``: ``model.loss`` + ``backward`` of the full iMAS step (teacher and
+  student weak-view passes, hardness, adaptive intensity/CutMix, one student
+  pass on ``[labeled, weak, cutmix, intensity]``, supervised and
+  unsupervised losses);
+- ``opt+ema``: SGD step + EMA update of the teacher (parameters and buffers);
+- ``bare``: the passes any such step needs, back to back: teacher forward on
+  the weak view, student forward on the weak view (eval, no grad) and
+  student forward + backward on the same concatenated batch (loss = mean of
+  the logits);
+- ``hardness``: the easiness evaluation alone (on precomputed logits);
+
+(the closures take turns, ``--iters`` rounds after ``--warmup`` calls each)
+and prints a table with the ratio ``step / bare``, the hardness share of the
+step and the peak memory. The CutMix branch is forced on (trigger
+probability 1) so that every step has the same batch.
+
+Examples::
+
+    # default: DeepLabV3+ R101, 4 labeled + 4 unlabeled, crop 513, CUDA
+    python tools/analysis/benchmark_step.py
+    # CPU smoke test
+    python tools/analysis/benchmark_step.py --device cpu --crop 64 \\
+        --depth 18 --n-labeled 1 --n-unlabeled 1 --warmup 1 --iters 1
+"""
+import argparse
+import contextlib
+import copy
+import json
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MODES = ('fp32', 'bf16', 'bf16-cl')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Benchmark one iMAS step')
+    p.add_argument(
+        '--config',
+        default=osp.join(ROOT, 'configs/imas/voc_1-8.py'),
+        help='iMAS config whose model is timed')
+    p.add_argument('--device', default=None, help='cuda (default) or cpu')
+    p.add_argument('--depth', type=int, default=101, help='ResNet depth')
+    p.add_argument('--crop', type=int, default=513)
+    p.add_argument('--n-labeled', type=int, default=4)
+    p.add_argument('--n-unlabeled', type=int, default=4)
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--iters', type=int, default=20)
+    p.add_argument(
+        '--modes',
+        default=','.join(MODES),
+        help=f'comma-separated subset of {MODES}')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument(
+        '--semi',
+        nargs='*',
+        default=[],
+        metavar='KEY=VALUE',
+        help='override semi_train_cfg keys, e.g. '
+        'skip_untriggered_cutmix=False')
+    p.add_argument('--json', default=None, help='also write results here')
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- model
+def _replace_syncbn(obj):
+    if isinstance(obj, dict):
+        if obj.get('type') == 'SyncBN':
+            obj['type'] = 'BN'
+        for v in obj.values():
+            _replace_syncbn(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _replace_syncbn(v)
+
+
+def _parse_value(text):
+    import ast
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def build_model(config, depth, crop, device, overrides=()):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    import mmsss  # noqa: F401
+
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model_cfg = copy.deepcopy(cfg.model.to_dict())
+    _replace_syncbn(model_cfg)  # one process: plain BN
+    seg = model_cfg['segmentor']
+    seg['pretrained'] = None
+    seg['backbone']['depth'] = depth
+    if depth < 50:  # BasicBlock widths
+        seg['decode_head']['in_channels'] = 512
+        seg['decode_head']['c1_in_channels'] = 64
+        if seg.get('auxiliary_head'):
+            seg['auxiliary_head']['in_channels'] = 256
+    seg['data_preprocessor']['size'] = (crop, crop)
+    model_cfg['data_preprocessor']['data_preprocessor']['size'] = (crop, crop)
+    semi = model_cfg.setdefault('semi_train_cfg', {})
+    # same batch every step: CutMix always on (pairing stays adaptive)
+    semi['cutmix'] = dict(semi.get('cutmix', {}), prob=1.0,
+                          adaptive_trigger=False)
+    for item in overrides:
+        key, sep, value = item.partition('=')
+        if not sep:
+            raise ValueError(f'--semi expects KEY=VALUE, got {item!r}')
+        semi[key] = _parse_value(value)
+    model = MODELS.build(model_cfg).to(device)
+    model.train()
+    return model
+
+
+def make_batch(model, n_l, n_u, crop, device, seed):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    c = model.num_classes
+    size = (crop, crop)
+
+    def sample(label=None):
+        s = SegDataSample()
+        s.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size))
+        if label is None:
+            label = torch.full((1, *size), 255, dtype=torch.long)
+        s.gt_sem_seg = PixelData(data=label.to(device))
+        return s
+
+    x_l = torch.randn(n_l, 3, *size, generator=g)
+    x_w = torch.randn(n_u, 3, *size, generator=g)
+    x_s = x_w + 0.5 * torch.randn(n_u, 3, *size, generator=g)
+    lab = torch.randint(0, c, (n_l, 1, *size), generator=g)
+    lab[:, :, :crop // 16] = 255
+    inputs = dict(
+        sup=x_l.to(device), unsup_weak=x_w.to(device),
+        unsup_strong=x_s.to(device))
+    samples = dict(
+        sup=[sample(lab[i]) for i in range(n_l)],
+        unsup_weak=[sample() for _ in range(n_u)],
+        unsup_strong=[sample() for _ in range(n_u)])
+    return inputs, samples
+
+
+# --------------------------------------------------------------- timing
+class Timer:
+    """Wall time of a closure in ms (CUDA events on GPU)."""
+
+    def __init__(self, device):
+        self.cuda = torch.device(device).type == 'cuda'
+
+    def sync(self):
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    def once(self, fn):
+        if self.cuda:
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize()
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            return start.elapsed_time(end)
+        t0 = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t0) * 1e3
+
+    def interleaved(self, fns, warmup, iters):
+        """Median ms of every closure; the closures take turns in each of
+        ``iters`` rounds so that clock or allocator drift hits all alike."""
+        for fn in fns.values():
+            for _ in range(warmup):
+                fn()
+        self.sync()
+        times = {k: [] for k in fns}
+        for _ in range(iters):
+            for k, fn in fns.items():
+                times[k].append(self.once(fn))
+        return {k: statistics.median(v) for k, v in times.items()}
+
+
+def run_mode(mode, args, device):
+    from mmsss.engine.hooks import MeanTeacherHook
+    from mmsss.models.utils import compute_easiness
+
+    torch.manual_seed(args.seed)
+    model = build_model(args.config, args.depth, args.crop, device,
+                        args.semi)
+    inputs, samples = make_batch(model, args.n_labeled, args.n_unlabeled,
+                                 args.crop, device, args.seed)
+    channels_last = mode.endswith('-cl')
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        inputs = {
+            k: v.contiguous(memory_format=torch.channels_last)
+            for k, v in inputs.items()
+        }
+    dev_type = torch.device(device).type
+    if mode.startswith('bf16'):
+        autocast = lambda: torch.autocast(dev_type, dtype=torch.bfloat16)  # noqa
+    else:
+        autocast = contextlib.nullcontext
+    params = [p for p in model.student.parameters() if p.requires_grad]
+    optim = torch.optim.SGD(params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
+    ema = MeanTeacherHook(decay_schedule='imas', skip_buffers=False)
+    cfg = model.semi_train_cfg
+    x_l, x_w, x_s = (inputs[k] for k in ('sup', 'unsup_weak', 'unsup_strong'))
+    n_student = x_l.shape[0] + x_w.shape[0] * (
+        int(cfg['weak_in_student_batch']) + int(cfg['use_cutmix_branch']) +
+        int(cfg['use_intensity_branch']))
+    reps = -(-n_student // x_w.shape[0])
+    x_cat = torch.cat([x_l, *([x_w] * reps)])[:n_student]
+    if channels_last:
+        x_cat = x_cat.contiguous(memory_format=torch.channels_last)
+    timer = Timer(device)
+
+    def step():
+        with autocast():
+            losses = model.loss(inputs, samples)
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+        loss.backward()
+        optim.zero_grad(set_to_none=True)
+
+    def opt_ema():
+        with autocast():
+            losses = model.loss(inputs, samples)
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+        loss.backward()
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+        ema.ema_update(model, 0.996)
+
+    def net(m, x):
+        return m.decode_head.forward(m.extract_feat(x))
+
+    def teacher_fwd():
+        with torch.no_grad(), autocast():
+            net(model.teacher, x_w)
+
+    def student_weak_fwd():
+        model.student.eval()
+        with torch.no_grad(), autocast():
+            net(model.student, x_w)
+        model.student.train()
+
+    def student_fwd_bwd():
+        with autocast():
+            out = net(model.student, x_cat)
+        out.float().mean().backward()
+        optim.zero_grad(set_to_none=True)
+
+    def bare():
+        teacher_fwd()
+        student_weak_fwd()
+        student_fwd_bwd()
+
+    with torch.no_grad():
+        t_logits = model.logits_of(model.teacher, x_w)
+        s_logits = model.logits_of(model.student, x_w)
+
+    def hardness():
+        compute_easiness(
+            t_logits,
+            s_logits,
+            cfg['conf_thresh'],
+            strategy=cfg['hardness_strategy'],
+            ignore_background=cfg['ignore_background'])
+
+    fns = dict(
+        step=step,
+        step_opt_ema=opt_ema,
+        bare=bare,
+        teacher_fwd=teacher_fwd,
+        student_weak_fwd=student_weak_fwd,
+        student_fwd_bwd=student_fwd_bwd,
+        hardness=hardness)
+    res = dict(mode=mode)
+    res.update({
+        f'{k}_ms': v
+        for k, v in timer.interleaved(fns, args.warmup, args.iters).items()
+    })
+    res['peak_mem_gib'] = None
+    if timer.cuda:  # steady state of a full iteration (after warm-up)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        opt_ema()
+        torch.cuda.synchronize()
+        res['peak_mem_gib'] = torch.cuda.max_memory_allocated() / 2**30
+    res['ratio'] = res['step_ms'] / res['bare_ms']
+    res['hardness_pct'] = 100. * res['hardness_ms'] / res['step_ms']
+    res['student_batch'] = n_student
+    del model, optim
+    if timer.cuda:
+        torch.cuda.empty_cache()
+    return res
+
+
+def format_table(rows, header_note=''):
+    cols = [('mode', 8, '{}', 'mode'), ('step', 9, '{:.1f}', 'step_ms'),
+            ('+opt+ema', 9, '{:.1f}', 'step_opt_ema_ms'),
+            ('bare', 9, '{:.1f}', 'bare_ms'),
+            ('t_fwd', 8, '{:.1f}', 'teacher_fwd_ms'),
+            ('s_wfwd', 8, '{:.1f}', 'student_weak_fwd_ms'),
+            ('s_fwdbwd', 9, '{:.1f}', 'student_fwd_bwd_ms'),
+            ('ratio', 6, '{:.3f}', 'ratio'),
+            ('hard_ms', 8, '{:.2f}', 'hardness_ms'),
+            ('hard_%', 7, '{:.2f}', 'hardness_pct'),
+            ('peak_GiB', 9, '{:.2f}', 'peak_mem_gib')]
+    lines = [header_note] if header_note else []
+    head = ' '.join(
+        name.ljust(w) if i == 0 else name.rjust(w)
+        for i, (name, w, _, _) in enumerate(cols))
+    lines += [head, '-' * len(head)]
+    for r in rows:
+        cells = []
+        for i, (_, w, fmt, key) in enumerate(cols):
+            v = r.get(key)
+            text = 'n/a' if v is None else fmt.format(v)
+            cells.append(text.ljust(w) if i == 0 else text.rjust(w))
+        lines.append(' '.join(cells))
+    lines.append('times in ms (median); step = loss + backward; +opt+ema = '
+                 'step + SGD + EMA; bare = teacher fwd + student weak fwd + '
+                 'student fwd/bwd; ratio = step / bare; hard_% = hardness / '
+                 'step')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    modes = [m.strip() for m in args.modes.split(',') if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise ValueError(f'unknown modes {bad}; choose from {MODES}')
+    if torch.device(device).type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+    rows = [run_mode(m, args, device) for m in modes]
+    dev_name = (torch.cuda.get_device_name(device)
+                if torch.device(device).type == 'cuda' else 'cpu')
+    note = (f'iMAS step, {osp.relpath(args.config, ROOT)} at R{args.depth}, '
+            f'{args.n_labeled}+{args.n_unlabeled}, crop {args.crop}, '
+            f'student batch {rows[0]["student_batch"] if rows else "?"}, '
+            f'{dev_name}, torch {torch.__version__}' +
+            (f', semi_train_cfg overrides {args.semi}' if args.semi else ''))
+    print(format_table(rows, note))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(note=note, rows=rows), f, indent=2)
+    return rows
+
+
+if __name__ == '__main__':
+    main()
+    sys.exit(0)
