@@ -88,8 +88,6 @@ def main():
         cfg.default_hooks.checkpoint.interval = args.iters
     runner = Runner.from_cfg(cfg)
     runner.train()
-    metrics = runner.val_loop.run() if False else runner.message_hub.\
-        get_info('demo_metrics')
     scalars = runner.message_hub.log_scalars
     teacher = scalars.get('val/teacher/mIoU')
     student = scalars.get('val/student/mIoU')
@@ -102,7 +100,6 @@ def main():
     save_prediction_grid(model, runner.val_dataloader.dataset, out_png,
                          args.num_vis,
                          runner.val_dataloader.dataset.metainfo['palette'])
-    del metrics
     print(f'[demo] teacher mIoU: {t_miou:.2f}   student mIoU: {s_miou:.2f}')
     print(f'[demo] predictions: {out_png}   '
           f'({time.time() - t0:.0f} s in total)')

@@ -31,8 +31,8 @@ optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
 train_cfg = dict(
     _delete_=True,
     type='SemiIterBasedTrainLoop',
-    max_iters=600,
-    val_interval=300)
+    max_iters=400,
+    val_interval=400)
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
@@ -43,5 +43,5 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=300, save_best='teacher/mIoU', rule='greater'))
+    checkpoint=dict(interval=400, save_best='teacher/mIoU', rule='greater'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

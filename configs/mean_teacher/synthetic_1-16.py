@@ -21,12 +21,12 @@ optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
 train_cfg = dict(
     _delete_=True,
     type='SemiIterBasedTrainLoop',
-    max_iters=600,
-    val_interval=300)
+    max_iters=400,
+    val_interval=400)
 custom_hooks = [
     dict(type='MeanTeacherHook', decay_schedule='imas', max_decay=0.99)
 ]
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=300, save_best='teacher/mIoU', rule='greater'))
+    checkpoint=dict(interval=400, save_best='teacher/mIoU', rule='greater'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -24,10 +24,10 @@ train_dataloader = dict(
         pipeline={{_base_.sup_only_pipeline}}))
 optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
 train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=600,
-    val_interval=300)
+    _delete_=True, type='IterBasedTrainLoop', max_iters=400,
+    val_interval=400)
 val_cfg = dict(_delete_=True, type='ValLoop')
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=300, save_best='mIoU', rule='greater'))
+    checkpoint=dict(interval=400, save_best='mIoU', rule='greater'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -97,6 +97,9 @@ def test_teacher_is_ema_not_copy(trained):
     diff = [k for k in t if t[k].is_floating_point()
             and not torch.equal(t[k], s[k])]
     assert diff, 'teacher should lag behind the student'
+    # BN running statistics are averaged too (buffers), not left at init
+    means = [v for k, v in t.items() if k.endswith('running_mean')]
+    assert means and all(m.abs().sum() > 0 for m in means)
 
 
 def test_resume_restores_iteration_and_teacher(trained):

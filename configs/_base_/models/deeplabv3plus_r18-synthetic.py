@@ -1,4 +1,4 @@
-# Small DeepLabV3+ (ResNet-18-V1c, from scratch, output stride 8) for the
+# Small DeepLabV3+ (ResNet-18-V1c, from scratch, output stride 16) for the
 # synthetic CPU dataset.
 _base_ = './deeplabv3plus_r50-d16.py'
 norm_cfg = dict(type='BN', requires_grad=True)
@@ -6,8 +6,6 @@ model = dict(
     pretrained=None,
     backbone=dict(
         depth=18,
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
         norm_cfg=norm_cfg),
     decode_head=dict(
         in_channels=512,

@@ -25,10 +25,11 @@ class MeanTeacherHook(Hook):
         momentum (float): Weight of the student in the fixed schedule.
             Defaults to 0.001.
         interval (int): Update every ``interval`` iterations. Defaults to 1.
-        skip_buffers (bool): If True only parameters are averaged and
-            buffers (BN running statistics) are left alone; if False floating
-            buffers are averaged too and integer buffers (e.g.
-            ``num_batches_tracked``) are copied. Defaults to True.
+        skip_buffers (bool): If True only parameters are averaged and the
+            teacher's buffers (BN running statistics) keep their initial
+            values — only right for frozen-BN models (mmdet's default). If
+            False, floating buffers are averaged too and integer buffers (e.g.
+            ``num_batches_tracked``) are copied. Defaults to False.
         decay_schedule (str): ``'fixed'`` or ``'imas'``.
         max_decay (float): Upper bound of the iMAS schedule. Defaults to
             0.996.
@@ -39,7 +40,7 @@ class MeanTeacherHook(Hook):
     def __init__(self,
                  momentum: float = 0.001,
                  interval: int = 1,
-                 skip_buffers: bool = True,
+                 skip_buffers: bool = False,
                  decay_schedule: str = 'fixed',
                  max_decay: float = 0.996) -> None:
         if not 0 < momentum < 1:

@@ -235,18 +235,22 @@ class IMASSegmentor(MeanTeacherSegmentor):
             targets.append(('intensity', pseudo, conf, None))
 
         feats, logits = self.student_forward(torch.cat(parts))
+        # Logits are upsampled in fp32: under bf16 autocast the backward of
+        # a bf16 bilinear upsampling (atomic adds on bf16) is several times
+        # slower, and the losses need fp32 anyway.
+        n_l = x_l.shape[0]
         losses = self.rename_losses(
-            'sup_', self.sup_loss_from_feats(feats, logits, samples_l),
+            'sup_',
+            self.sup_loss_from_feats(feats, logits[:n_l].float(), samples_l),
             cfg['sup_weight'])
 
         weights = self.image_weights(stats, n_u)
         all_pixels = cfg['unsup_reduction'] == 'all_pixels'
-        logits_u = logits[n_skip:]
-        unsup = logits.new_zeros(()).float()
-        gate_sum = logits.new_zeros(()).float()
+        logits_u = self.resize_logits(logits[n_skip:].float(), size)
+        unsup = logits.new_zeros((), dtype=torch.float32)
+        gate_sum = logits.new_zeros((), dtype=torch.float32)
         for i, (_, labels, confidence, gate) in enumerate(targets):
-            branch_logits = self.resize_logits(
-                logits_u[i * n_u:(i + 1) * n_u], size)
+            branch_logits = logits_u[i * n_u:(i + 1) * n_u]
             per_image = self.per_image_ce(branch_logits, labels,
                                           confidence >= cfg['conf_thresh'],
                                           all_pixels)
