@@ -74,7 +74,7 @@ def main():
     from mmsss.datasets.synthetic import generate_synthetic_voc
 
     t0 = time.time()
-    info = generate_synthetic_voc(args.data_root)
+    info = generate_synthetic_voc(args.data_root, overwrite=True)
     print(f'[demo] synthetic dataset ready at {args.data_root} '
           f'({info.get("num_train", "?")} train / '
           f'{info.get("num_val", "?")} val)')

@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/datasets/semi_synthetic.py',
     '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
 ]
-crop_size = (128, 128)
+crop_size = (64, 64)
 segmentor = _base_.model
 segmentor.data_preprocessor.size = crop_size
 model = dict(
@@ -27,12 +27,15 @@ model = dict(
         ignore_background=True,
         cutmix=dict(prob=0.5, v_range=(0.1, 0.9))),
     semi_test_cfg=dict(predict_on='teacher'))
-optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
+# from scratch: a higher lr, and no x10 on the head
+optim_wrapper = dict(
+    optimizer=dict(lr=0.05, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys=dict(decode_head=dict(lr_mult=1.))))
 train_cfg = dict(
     _delete_=True,
     type='SemiIterBasedTrainLoop',
-    max_iters=400,
-    val_interval=400)
+    max_iters=1500,
+    val_interval=1500)
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
@@ -43,5 +46,5 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=400, save_best='teacher/mIoU', rule='greater'))
+    checkpoint=dict(interval=1500, save_best='teacher/mIoU', rule='greater'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

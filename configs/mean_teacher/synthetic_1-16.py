@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/datasets/semi_synthetic.py',
     '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
 ]
-crop_size = (128, 128)
+crop_size = (64, 64)
 segmentor = _base_.model
 segmentor.data_preprocessor.size = crop_size
 model = dict(
@@ -17,16 +17,19 @@ model = dict(
         data_preprocessor=segmentor.data_preprocessor),
     semi_train_cfg=dict(conf_thresh=0.9, unsup_weight=1.0),
     semi_test_cfg=dict(predict_on='teacher'))
-optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
+# from scratch: a higher lr, and no x10 on the head
+optim_wrapper = dict(
+    optimizer=dict(lr=0.05, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys=dict(decode_head=dict(lr_mult=1.))))
 train_cfg = dict(
     _delete_=True,
     type='SemiIterBasedTrainLoop',
-    max_iters=400,
-    val_interval=400)
+    max_iters=1500,
+    val_interval=1500)
 custom_hooks = [
     dict(type='MeanTeacherHook', decay_schedule='imas', max_decay=0.99)
 ]
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=400, save_best='teacher/mIoU', rule='greater'))
+    checkpoint=dict(interval=1500, save_best='teacher/mIoU', rule='greater'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/datasets/semi_synthetic.py',
     '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
 ]
-crop_size = (128, 128)
+crop_size = (64, 64)
 data_preprocessor = dict(size=crop_size)
 model = dict(data_preprocessor=data_preprocessor)
 labeled_ann_file = 'splits/1-16/labeled.txt'
@@ -22,12 +22,15 @@ train_dataloader = dict(
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path='SegmentationClass'),
         pipeline={{_base_.sup_only_pipeline}}))
-optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
+# from scratch: a higher lr, and no x10 on the head
+optim_wrapper = dict(
+    optimizer=dict(lr=0.05, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys=dict(decode_head=dict(lr_mult=1.))))
 train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=400,
-    val_interval=400)
+    _delete_=True, type='IterBasedTrainLoop', max_iters=1500,
+    val_interval=1500)
 val_cfg = dict(_delete_=True, type='ValLoop')
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=400, save_best='mIoU', rule='greater'))
+    checkpoint=dict(interval=1500, save_best='mIoU', rule='greater'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

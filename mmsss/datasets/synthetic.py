@@ -45,7 +45,7 @@ SYNTHETIC_CLASSES = ('background', 'circle', 'square', 'triangle', 'star',
 SYNTHETIC_CLASS_PROBS = (0.31, 0.26, 0.20, 0.12, 0.07, 0.04)
 # Labeled fractions written under splits/ (denominator of 1/N; 1 = full).
 SYNTHETIC_SPLITS = {'1-16': 16, '1-8': 8, '1-4': 4, 'full': 1}
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 4
 _MARKER = '.complete'
 
 
@@ -74,12 +74,16 @@ def _rand_colour(rng: np.random.Generator) -> np.ndarray:
     return rng.uniform(0, 255, size=3).astype(np.float32)
 
 
-def _texture(rng: np.random.Generator, size: int, yy: np.ndarray,
-             xx: np.ndarray) -> np.ndarray:
+def _texture(rng: np.random.Generator,
+             size: int,
+             yy: np.ndarray,
+             xx: np.ndarray,
+             kinds=(0, 1, 2, 3, 4)) -> np.ndarray:
     """A random texture (colour and pattern both random) on the pixel grid
-    ``yy``/``xx`` (h x w absolute coordinates); returns h x w x 3 float32."""
+    ``yy``/``xx`` (h x w absolute coordinates); returns h x w x 3 float32.
+    ``kinds``: 0 flat, 1 stripes, 2 checkerboard, 3 gradient, 4 blotches."""
     h, w = yy.shape
-    kind = rng.integers(0, 5)
+    kind = kinds[int(rng.integers(0, len(kinds)))]
     c1, c2 = _rand_colour(rng), _rand_colour(rng)
     if kind == 0:  # flat colour
         tex = np.broadcast_to(c1, (h, w, 3)).astype(np.float32)
@@ -105,6 +109,21 @@ def _texture(rng: np.random.Generator, size: int, yy: np.ndarray,
     if noise > 2:
         tex = tex + rng.normal(0, noise, size=(h, w, 1)).astype(np.float32)
     return tex
+
+
+def _object_fill(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Fill of a class object: one random colour, a mild random shading and
+    light noise. Objects read as solid things against the busier textures of
+    the background and its clutter, while their colour says nothing about
+    their class."""
+    c1 = _rand_colour(rng)
+    c2 = np.clip(c1 + rng.normal(0, 30, size=3), 0, 255).astype(np.float32)
+    ang = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = (np.cos(ang) * xx + np.sin(ang) * yy) / max(h, w, 1) + 0.5
+    tex = c1 + np.clip(t, 0, 1)[..., None] * (c2 - c1)
+    return tex + rng.normal(0, rng.uniform(1, 6), size=(h, w, 1)).astype(
+        np.float32)
 
 
 # ------------------------------------------------------------------- shapes
@@ -204,7 +223,8 @@ def render_synthetic_sample(rng: np.random.Generator,
         with values in ``[0, len(SYNTHETIC_CLASSES))`` or 255 (boundaries).
     """
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    img = _texture(rng, size, yy, xx)
+    # patterned background and clutter, solid objects
+    img = _texture(rng, size, yy, xx, kinds=(1, 2, 4))
     label = np.zeros((size, size), np.uint8)
 
     def paste(mask, cls):
@@ -214,15 +234,17 @@ def render_synthetic_sample(rng: np.random.Generator,
             return
         box = np.s_[y:y + h, x:x + w]
         sel = mask[box].astype(bool)
-        img[box][sel] = _texture(rng, size, yy[box], xx[box])[sel]
+        fill = _texture(rng, size, yy[box], xx[box], kinds=(1, 2)) \
+            if cls == 0 else _object_fill(rng, h, w)
+        img[box][sel] = fill[sel]
         label[box][sel] = cls
 
-    for _ in range(int(rng.integers(2, 7))):
+    for _ in range(int(rng.integers(1, 5))):
         paste(_distractor_mask(rng, size), 0)
     probs = np.asarray(SYNTHETIC_CLASS_PROBS)
-    for _ in range(int(rng.integers(1, 6))):
+    for _ in range(int(rng.integers(1, 5))):
         cls = int(rng.choice(len(probs), p=probs / probs.sum())) + 1
-        r = size * np.exp(rng.uniform(np.log(0.09), np.log(0.28)))
+        r = size * np.exp(rng.uniform(np.log(0.12), np.log(0.3)))
         cx, cy = rng.uniform(0.05, 0.95, size=2) * size
         paste(_object_mask(rng, cls, size, cx, cy, r), cls)
     for _ in range(int(rng.integers(0, 3))):  # clutter occluding objects

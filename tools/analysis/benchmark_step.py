@@ -305,7 +305,6 @@ def run_mode(mode, args, device):
     res['ratio'] = res['step_ms'] / res['bare_ms']
     res['hardness_pct'] = 100. * res['hardness_ms'] / res['step_ms']
     res['student_batch'] = n_student
-    del model, optim
     if timer.cuda:
         torch.cuda.empty_cache()
     return res

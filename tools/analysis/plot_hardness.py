@@ -11,8 +11,9 @@ into a PNG.
 
 Example::
 
-    python tools/analysis/plot_hardness.py work_dirs/imas_voc_1-8/hardness_rank*.csv \\
-        --out hardness.png --hardness   # plot γ = 1 − e instead of e
+    python tools/analysis/plot_hardness.py \\
+        work_dirs/voc_1-8/hardness_rank*.csv --out hardness.png \\
+        --hardness   # plot γ = 1 − e instead of e
 """
 import argparse
 import csv
@@ -104,7 +105,7 @@ def plot(iters, names, values, out, bins=50, num_instances=5,
     y = 1. - values if hardness else values
     label = 'hardness γ = 1 − e' if hardness else 'easiness e'
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.scatter(iters, y, s=2, alpha=0.15, color='0.6', linewidths=0,
+    ax.scatter(iters, y, s=4, alpha=0.3, color='0.55', linewidths=0,
                label='instances', rasterized=True)
     c, m, s = binned_stats(iters, y, bins)
     ax.plot(c, m, color='C0', lw=2, label='mean')
@@ -127,7 +128,7 @@ def plot(iters, names, values, out, bins=50, num_instances=5,
     ax.set_ylabel(label)
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title or f'{label} of unlabeled instances over training')
-    ax.legend(loc='lower right', fontsize=7, ncol=2)
+    ax.legend(loc='upper left', fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     out_dir = osp.dirname(osp.abspath(out))

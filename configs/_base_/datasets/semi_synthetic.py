@@ -1,15 +1,16 @@
 # Synthetic shapes dataset in the real VOC layout, generated on demand by
 # `python tools/misc/make_synthetic_voc.py data/synthetic_voc`
-# (the demo does it for you). 128x128 images, 7 classes.
+# (the demo does it for you). 128x128 images, 7 classes, trained and
+# evaluated at half resolution (64x64) to fit a CPU.
 _base_ = './semi_voc_classic.py'
 dataset_type = 'SemiSyntheticDataset'
 data_root = 'data/synthetic_voc/'
 split_root = 'splits/'
-crop_size = (128, 128)
+crop_size = (64, 64)
 weak_geometric = [
     dict(
         type='RandomResize',
-        scale=(128, 128),
+        scale=(64, 64),
         ratio_range=(0.75, 1.5),
         keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -58,6 +59,12 @@ unlabeled_dataset = dict(
     is_labeled=False,
     keep_gt_for_analysis=True,
     pipeline=unlabeled_pipeline)
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(64, 64), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -72,6 +79,7 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/Segmentation/val.txt',
+        pipeline=test_pipeline,
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path='SegmentationClass')))
 test_dataloader = val_dataloader

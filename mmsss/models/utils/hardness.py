@@ -17,8 +17,9 @@ from torch import Tensor
 
 __all__ = [
     'HARDNESS_STRATEGIES', 'max_prob_and_label', 'confidence_ratio',
-    'iou_counts', 'weighted_iou_from_counts', 'class_weighted_iou', 'easiness_imas', 'easiness_high_ratios',
-    'easiness_losses', 'compute_easiness'
+    'iou_counts', 'weighted_iou_from_counts', 'class_weighted_iou',
+    'easiness_imas', 'easiness_high_ratios', 'easiness_losses',
+    'compute_easiness'
 ]
 
 HARDNESS_STRATEGIES = ('imas', 'high-ratios', 'losses')
@@ -102,9 +103,10 @@ def class_weighted_iou(ref: Tensor,
     ``meanIOU.evaluate`` in ``imas/utils/loss_helper.py``, where the 0/0
     weights become NaN and ``np.nansum`` returns 0).
 
-    With ``class_weighted=False`` the plain mean of ``IoU_c`` over the classes
-    present in either map is returned (official ``flag_cal_iou_weighted=False``;
-    ``ignore_background`` does not apply there, as in the code).
+    With ``class_weighted=False`` the plain mean of ``IoU_c`` over the
+    classes present in either map is returned (official
+    ``flag_cal_iou_weighted=False``; ``ignore_background`` does not apply
+    there, as in the code).
 
     Args:
         ref (Tensor): (N, H, W) integer map in [0, num_classes).
