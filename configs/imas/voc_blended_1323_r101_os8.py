@@ -1,49 +1,10 @@
 # iMAS, PASCAL VOC 2012 blended, 1,323 labeled images (1/8), DeepLabV3+ R101
 # at output stride 8 (last two stages dilated, multi-grid, ASPP 12/24/36), the
 # setting of the README table; otherwise as voc_blended_1323_r101.py.
-_base_ = [
-    '../_base_/models/deeplabv3plus_r50-d8.py',
-    '../_base_/datasets/semi_voc_blended.py',
-    '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
-]
-crop_size = (513, 513)
-num_labeled = 1323
-segmentor = _base_.model
-segmentor.pretrained = 'open-mmlab://resnet101_v1c'
-segmentor.backbone.depth = 101
-segmentor.backbone.multi_grid = (1, 2, 4)
-segmentor.data_preprocessor.size = crop_size
-segmentor.decode_head.loss_decode.avg_non_ignore = True
+_base_ = './voc_blended_1323_r101.py'
+# output stride 8: the last two stages dilated (multi-grid 1/2/4 on top gives
+# 4/8/16), ASPP rates doubled, as configs/_base_/models/deeplabv3plus_r50-d8.py
 model = dict(
-    _delete_=True,
-    type='IMASSegmentor',
-    segmentor=segmentor,
-    data_preprocessor=dict(
-        type='MultiBranchSegDataPreProcessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(
-        conf_thresh=0.95,
-        unsup_weight=3.0,
-        adaptive_loss=True,
-        adaptive_intensity=True,
-        adaptive_cutmix=True,
-        hardness_strategy='imas',
-        ignore_background=True,
-        cutmix=dict(prob=0.5, v_range=(0.1, 0.9))),
-    semi_test_cfg=dict(predict_on='teacher'))
-labeled_dataset = _base_.labeled_dataset
-labeled_dataset.ann_file = '../../splits/pascal_blended/1323/labeled.txt'
-unlabeled_dataset = _base_.unlabeled_dataset
-unlabeled_dataset.ann_file = '../../splits/pascal_blended/1323/unlabeled.txt'
-train_dataloader = dict(
-    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
-custom_hooks = [
-    dict(
-        type='MeanTeacherHook',
-        decay_schedule='imas',
-        max_decay=0.996,
-        skip_buffers=False),
-    dict(type='HardnessLoggerHook', flush_interval=50),
-]
-default_hooks = dict(
-    checkpoint=dict(save_best='teacher/mIoU', rule='greater'))
+    segmentor=dict(
+        backbone=dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1)),
+        decode_head=dict(dilations=(1, 12, 24, 36))))
