@@ -21,13 +21,13 @@ except ImportError:  # running from a checkout that is not pip-installed
     import mmsss  # noqa: F401
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
 
-from mmsss.utils import setup_cpu_distributed
+from mmsss.utils import load_tool_config, setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -116,19 +116,7 @@ def enable_amp(cfg):
 
 def build_cfg(args):
     """Load the config and apply the command-line options."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('default_scope') is None:
-        cfg.default_scope = 'mmseg'
-
-    # work_dir priority: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args)
 
     if args.amp:
         enable_amp(cfg)

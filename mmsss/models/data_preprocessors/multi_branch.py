@@ -61,4 +61,3 @@ def _pad_analysis_gt(data_samples, size, pad_val: int) -> None:
             del sample.gt_sem_seg_analysis.data
             sample.gt_sem_seg_analysis.data = F.pad(
                 gt, (0, max(pad_w, 0), 0, max(pad_h, 0)), value=pad_val)
-

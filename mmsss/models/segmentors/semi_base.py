@@ -232,4 +232,3 @@ class SemiBaseSegmentor(BaseSegmentor):
                 state_dict[f'{prefix}student.{rest}'] = v
                 state_dict[f'{prefix}teacher.{rest}'] = v
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
