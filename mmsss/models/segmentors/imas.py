@@ -244,24 +244,9 @@ class IMASSegmentor(MeanTeacherSegmentor):
             self.sup_loss_from_feats(feats, logits[:n_l].float(), samples_l),
             cfg['sup_weight'])
 
-        weights = self.image_weights(stats, n_u)
-        all_pixels = cfg['unsup_reduction'] == 'all_pixels'
         logits_u = self.resize_logits(logits[n_skip:].float(), size)
-        unsup = logits.new_zeros((), dtype=torch.float32)
-        gate_sum = logits.new_zeros((), dtype=torch.float32)
-        for i, (_, labels, confidence, gate) in enumerate(targets):
-            branch_logits = logits_u[i * n_u:(i + 1) * n_u]
-            per_image = self.per_image_ce(branch_logits, labels,
-                                          confidence >= cfg['conf_thresh'],
-                                          all_pixels)
-            if weights is not None:
-                per_image = per_image * weights
-            g = 1. if gate is None else gate
-            unsup = unsup + g * per_image.mean()
-            gate_sum = gate_sum + g
-        # ½(L_int + L_cut) with both branches, the one branch otherwise
-        losses['unsup_loss_ce'] = cfg['unsup_weight'] * unsup / \
-            gate_sum.clamp(min=1.)
+        losses['unsup_loss_ce'] = self.unsup_loss(
+            logits_u, targets, self.image_weights(stats, n_u))
 
         self._record(stats, plan, pseudo, conf, multi_batch_data_samples,
                      losses)

@@ -98,6 +98,39 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
         masks = box_masks(boxes, size) & trigger.view(-1, 1, 1)
         return dict(masks=masks, pair_index=pair_index, trigger=trigger)
 
+    def unsup_loss(self, logits_u: Tensor, targets: list,
+                   weights: Optional[Tensor]) -> Tensor:
+        """``λ_u · Σ_b g_b·mean_i(w_i·CE_i^b) / max(Σ_b g_b, 1)``.
+
+        Args:
+            logits_u (Tensor): Student logits of the branches, stacked in the
+                order of ``targets``, ``n_u`` images each, at label size.
+            targets (list): ``(name, labels, confidence, gate)`` per branch;
+                pixels with confidence < τ are ignored; ``gate`` is a 0/1
+                tensor switching the branch off (None: always on), so with
+                both branches on this is ``½(L_int + L_cut)``.
+            weights (Tensor, optional): Per-image weights (None: plain mean).
+        """
+        cfg = self.semi_train_cfg
+        if not targets:  # e.g. iMAS with CutMix not triggered, no intensity
+            return logits_u.new_zeros((), dtype=torch.float32)
+        all_pixels = cfg['unsup_reduction'] == 'all_pixels'
+        n_u = logits_u.shape[0] // len(targets)
+        total, gate_sum = 0., 0.
+        for i, (_, labels, confidence, gate) in enumerate(targets):
+            per_image = self.per_image_ce(logits_u[i * n_u:(i + 1) * n_u],
+                                          labels,
+                                          confidence >= cfg['conf_thresh'],
+                                          all_pixels)
+            if weights is not None:
+                per_image = per_image * weights
+            g = 1. if gate is None else gate
+            total = total + g * per_image.mean()
+            gate_sum = gate_sum + g
+        if torch.is_tensor(gate_sum):
+            gate_sum = gate_sum.clamp(min=1.)
+        return cfg['unsup_weight'] * total / gate_sum
+
     # ---------------- the step -------------------------------------------
     def loss(self, multi_batch_inputs: Dict[str, Tensor],
              multi_batch_data_samples: Dict[str, SampleList]) -> dict:
@@ -120,10 +153,10 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
                                              plan['pair_index'], x_w, pseudo,
                                              conf)
             parts.append(x_cut)
-            targets.append(('cutmix', pl_cut, conf_cut))
+            targets.append(('cutmix', pl_cut, conf_cut, None))
         if cfg['use_intensity_branch']:
             parts.append(self.intensity_view(x_w, x_s, stats))
-            targets.append(('intensity', pseudo, conf))
+            targets.append(('intensity', pseudo, conf, None))
 
         feats, logits = self.student_forward(torch.cat(parts))
         losses = self.rename_losses(
@@ -131,17 +164,8 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
             cfg['sup_weight'])
 
         logits_u = self.resize_logits(logits[n_l:], size)
-        weights = self.image_weights(stats, n_u)
-        all_pixels = cfg['unsup_reduction'] == 'all_pixels'
-        unsup = 0.
-        for i, (name, labels, confidence) in enumerate(targets):
-            per_image = self.per_image_ce(
-                logits_u[i * n_u:(i + 1) * n_u], labels,
-                confidence >= cfg['conf_thresh'], all_pixels)
-            if weights is not None:
-                per_image = per_image * weights
-            unsup = unsup + per_image.mean()
-        losses['unsup_loss_ce'] = cfg['unsup_weight'] * unsup / len(targets)
+        losses['unsup_loss_ce'] = self.unsup_loss(
+            logits_u, targets, self.image_weights(stats, n_u))
 
         info = self._step_info(pseudo, conf, multi_batch_data_samples)
         if cfg['use_cutmix_branch']:
