@@ -8,31 +8,16 @@ import math
 import os
 import os.path as osp
 import random
-import tempfile
 from fractions import Fraction
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+# re-exported: callers import it from here
+from ..utils.atomic import atomic_write_text
 
 __all__ = [
     'atomic_write_text', 'read_list_file', 'parse_ratio',
     'num_labeled_from_ratio', 'make_split', 'write_split'
 ]
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and
-    :func:`os.replace`, so readers never see a half-written file."""
-    dirname = osp.dirname(osp.abspath(path))
-    os.makedirs(dirname, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=dirname)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_list_file(path: str) -> List[str]:

@@ -1,3 +1,4 @@
+from .atomic import atomic_save, atomic_write_text  # noqa: F401
 from .checkpoint import register_checkpoint_safe_globals  # noqa: F401
 from .config import load_tool_config  # noqa: F401
 from .dist import setup_cpu_distributed  # noqa: F401

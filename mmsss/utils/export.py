@@ -8,13 +8,12 @@ auxiliary heads) are kept, without the prefix, so any mmseg config of the
 same architecture loads the result (``tools/test.py``, ``load_from``,
 ``init_cfg``).
 """
-import os
 import os.path as osp
-import tempfile
 from typing import Optional, Sequence
 
 import torch
 
+from .atomic import atomic_save
 from .checkpoint import register_checkpoint_safe_globals
 
 __all__ = ['export_plain_segmentor', 'plain_segmentor_state_dict',
@@ -74,16 +73,5 @@ def export_plain_segmentor(checkpoint: str,
     meta = dict(ckpt.get('meta') or {})
     meta['exported_from'] = dict(checkpoint=osp.basename(checkpoint),
                                  model=model)
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=out_dir, prefix='.' + osp.basename(out_file), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(dict(meta=meta, state_dict=plain), f)
-        os.replace(tmp, out_file)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_save(dict(meta=meta, state_dict=plain), out_file)
     return plain

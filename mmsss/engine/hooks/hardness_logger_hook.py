@@ -1,7 +1,6 @@
 """Log iMAS per-image easiness/hardness during training."""
 import csv
 import io
-import os
 import os.path as osp
 from typing import List, Optional
 
@@ -10,6 +9,8 @@ from mmengine.dist import all_reduce, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
+
+from ...utils.atomic import atomic_write_text
 
 __all__ = ['HardnessLoggerHook']
 
@@ -80,7 +81,9 @@ class HardnessLoggerHook(Hook):
         fresh = runner.iter == 0
         if fresh or not osp.isfile(self.csv_path) or osp.getsize(
                 self.csv_path) == 0:
-            self._write_atomic(self._format_rows([CSV_COLUMNS]))
+            # whole-file write of the header (rows are appended by flush)
+            atomic_write_text(
+                self.csv_path, self._format_rows([CSV_COLUMNS]), newline='')
 
     def after_train_iter(self,
                          runner,
@@ -163,10 +166,3 @@ class HardnessLoggerHook(Hook):
         buf = io.StringIO()
         csv.writer(buf, lineterminator='\n').writerows(rows)
         return buf.getvalue()
-
-    def _write_atomic(self, text: str) -> None:
-        os.makedirs(osp.dirname(self.csv_path), exist_ok=True)
-        tmp = f'{self.csv_path}.tmp{os.getpid()}'
-        with open(tmp, 'w', newline='') as f:
-            f.write(text)
-        os.replace(tmp, self.csv_path)

@@ -48,6 +48,7 @@ from mmengine.runner import Runner, find_latest_checkpoint, load_state_dict
 from mmseg.registry import DATASETS, MODELS
 
 from ...pseudo_labels import SUMMARY_FILE, PseudoLabelGenerator
+from ...utils.atomic import atomic_save, atomic_write_text
 
 __all__ = [
     'PSEUDO_MASK_TOKEN', 'FINAL_CHECKPOINT', 'METRICS_FILE',
@@ -186,16 +187,6 @@ def _f_theta_state(model, which: Optional[str]) -> dict:
     return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
-def _atomic_save(obj, path: str, as_json: bool = False) -> None:
-    tmp = path + '.tmp'
-    if as_json:
-        with open(tmp, 'w') as f:
-            json.dump(obj, f, indent=2)
-    else:
-        torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _scalar_metrics(metrics: dict) -> dict:
     """JSON-able scalars of an evaluator's output (numpy scalars too)."""
     out = {}
@@ -248,12 +239,13 @@ def _train_stage(cfg: Config, k: int, pseudo_dir: Optional[str]) -> dict:
         mIoU=_f_theta_miou(metrics, f_cfg['which']),
         metrics=metrics)
     if dist.get_rank() == 0:
-        _atomic_save(
+        atomic_save(
             dict(
                 meta=dict(stage=stage['name'], iter=int(runner.iter),
                           f_theta=record['f_theta']),
                 state_dict=state), osp.join(work_dir, FINAL_CHECKPOINT))
-        _atomic_save(record, osp.join(work_dir, METRICS_FILE), as_json=True)
+        atomic_write_text(
+            osp.join(work_dir, METRICS_FILE), json.dumps(record, indent=2))
     dist.barrier()
     del runner
     gc.collect()
