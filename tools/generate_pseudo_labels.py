@@ -25,11 +25,10 @@ import torch
 from mmengine.config import DictAction
 from mmengine.dist import init_dist
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_state_dict
 from mmseg.registry import DATASETS, MODELS
 
 from mmsss.pseudo_labels import PseudoLabelGenerator
-from mmsss.utils import load_tool_config
+from mmsss.utils import load_checkpoint_checked, load_tool_config
 
 
 def parse_args(argv=None):
@@ -70,28 +69,6 @@ def find_hook(cfg, config_path):
                    '(it names the unlabeled set and the generator settings)')
 
 
-def load_checked(model, checkpoint_path):
-    """Load weights, failing on any missing key or shape mismatch (e.g. a
-    checkpoint trained for another number of classes)."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-    ckpt = _load_checkpoint(checkpoint_path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    own = model.state_dict()
-    bad = [
-        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-        for k, v in state.items() if k in own and v.shape != own[k].shape
-    ]
-    if bad:
-        raise ValueError(
-            f'{checkpoint_path} does not fit the config\'s model (different '
-            'num_classes?):\n  ' + '\n  '.join(bad[:5]))
-    missing = [k for k in own if k not in state]
-    if missing:
-        raise KeyError(f'{checkpoint_path} lacks {len(missing)} weights of '
-                       f'the model, e.g. {missing[:3]}')
-    load_state_dict(model, state, strict=False)
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_tool_config(args)
@@ -117,7 +94,9 @@ def main(argv=None):
     labeled = (DATASETS.build(hook['labeled_dataset'])
                if hook.get('labeled_dataset') else None)
     model = MODELS.build(cfg.model)
-    load_checked(model, args.checkpoint)
+    # any missing weight or shape mismatch (e.g. a checkpoint trained for
+    # another number of classes) fails; extra weights are only logged
+    load_checkpoint_checked(model, args.checkpoint, strict=False)
     model.to(args.device)
     out = args.out or osp.join(cfg.work_dir, hook.get(
         'out_dir', 'pseudo_labels'), f'round_{args.round}')

@@ -1,5 +1,6 @@
 from .atomic import atomic_save, atomic_write_text  # noqa: F401
-from .checkpoint import register_checkpoint_safe_globals  # noqa: F401
+from .checkpoint import (load_checkpoint_checked,  # noqa: F401
+                         register_checkpoint_safe_globals)
 from .config import load_tool_config  # noqa: F401
 from .dist import setup_cpu_distributed  # noqa: F401
 from .export import export_plain_segmentor  # noqa: F401

@@ -24,7 +24,12 @@ writes as ``getattr(HistoryBuffer, 'min')``. Allowing the real ``getattr``
 would let a pickle reach any attribute of any allowed object, so we register
 :func:`_history_buffer_getattr` under that name instead: it resolves only
 those four methods and raises for anything else.
+
+:func:`load_checkpoint_file` is the weights-only load with those globals,
+and :func:`load_checkpoint_checked` loads a checkpoint into a model with
+errors that name the file and the offending weights.
 """
+import os.path as osp
 import pickle
 from typing import Any, Callable, List, Tuple, Union
 
@@ -32,7 +37,8 @@ import torch
 
 __all__ = [
     'register_checkpoint_safe_globals', 'get_checkpoint_safe_globals',
-    'SAFE_GLOBAL_SOURCES'
+    'SAFE_GLOBAL_SOURCES', 'load_checkpoint_file', 'checkpoint_state_dict',
+    'load_checkpoint_checked'
 ]
 
 # Dotted name in the pickle -> who writes it. Kept in sync with
@@ -172,3 +178,81 @@ def register_checkpoint_safe_globals() -> bool:
     add_safe_globals(entries)
     _registered = True
     return True
+
+
+def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
+    """Load a checkpoint with the safe globals registered.
+
+    A local file goes through ``torch.load(weights_only=True)`` (whatever
+    torch's default); anything else (``http(s)://``, ``open-mmlab://``,
+    ... and missing files, which it reports) through mmengine's
+    ``_load_checkpoint``.
+    """
+    register_checkpoint_safe_globals()
+    if osp.isfile(filename):
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    from mmengine.runner.checkpoint import _load_checkpoint
+    return _load_checkpoint(filename, map_location=map_location)
+
+
+def checkpoint_state_dict(ckpt: Any, filename: str) -> dict:
+    """``ckpt['state_dict']``, or ``ckpt`` itself if it is a bare state
+    dict.
+
+    Raises:
+        KeyError: ``ckpt`` holds no state dict (``filename`` is named).
+    """
+    state_dict = None
+    if isinstance(ckpt, dict):
+        state_dict = ckpt.get('state_dict', ckpt)
+    if not isinstance(state_dict, dict):
+        raise KeyError(f'{filename} holds no state dict')
+    return state_dict
+
+
+def load_checkpoint_checked(model: torch.nn.Module,
+                            filename: str,
+                            strict: bool = True,
+                            map_location='cpu') -> dict:
+    """Load the weights of ``filename`` into ``model``, failing clearly.
+
+    Every weight (parameter or buffer) of ``model`` must be in the
+    checkpoint with the same shape, e.g. a checkpoint trained for another
+    number of classes is refused. Weights of the checkpoint that the model
+    lacks are an error with ``strict``, else mmengine's
+    ``load_state_dict`` logs them.
+
+    Returns:
+        dict: The loaded checkpoint (``meta`` etc.).
+
+    Raises:
+        ValueError: some weights differ in shape (the first five listed).
+        KeyError: the model has weights the checkpoint lacks; with
+            ``strict``, the checkpoint has weights the model lacks; the file
+            holds no state dict.
+    """
+    from mmengine.runner import load_state_dict
+    ckpt = load_checkpoint_file(filename, map_location=map_location)
+    state = checkpoint_state_dict(ckpt, filename)
+    own = model.state_dict()
+    bad = [
+        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state.items() if k in own and v.shape != own[k].shape
+    ]
+    if bad:
+        raise ValueError(
+            f'{filename} does not fit the config\'s model (different '
+            'num_classes?):\n  ' + '\n  '.join(bad[:5]))
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise KeyError(f'{filename} lacks {len(missing)} weights of '
+                       f'the model, e.g. {missing[:3]}')
+    if strict:
+        unexpected = [k for k in state if k not in own]
+        if unexpected:
+            raise KeyError(
+                f'{filename} has {len(unexpected)} weights the model '
+                f'lacks, e.g. {unexpected[:3]}')
+    load_state_dict(model, state, strict=False)
+    return ckpt

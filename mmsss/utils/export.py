@@ -11,10 +11,8 @@ same architecture loads the result (``tools/test.py``, ``load_from``,
 import os.path as osp
 from typing import Optional, Sequence
 
-import torch
-
 from .atomic import atomic_save
-from .checkpoint import register_checkpoint_safe_globals
+from .checkpoint import checkpoint_state_dict, load_checkpoint_file
 
 __all__ = ['export_plain_segmentor', 'plain_segmentor_state_dict',
            'SEGMENTOR_MODULES']
@@ -61,13 +59,8 @@ def export_plain_segmentor(checkpoint: str,
     Returns:
         dict: the exported state dict.
     """
-    register_checkpoint_safe_globals()
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    state_dict = None
-    if isinstance(ckpt, dict):
-        state_dict = ckpt.get('state_dict', ckpt)
-    if not isinstance(state_dict, dict):
-        raise KeyError(f'{checkpoint} holds no state dict')
+    ckpt = load_checkpoint_file(checkpoint)
+    state_dict = checkpoint_state_dict(ckpt, checkpoint)
     plain = plain_segmentor_state_dict(state_dict, model,
                                        keep or SEGMENTOR_MODULES)
     meta = dict(ckpt.get('meta') or {})

@@ -44,11 +44,12 @@ from mmengine.config import Config, ConfigDict
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner, find_latest_checkpoint, load_state_dict
+from mmengine.runner import Runner, find_latest_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
 from ...pseudo_labels import SUMMARY_FILE, PseudoLabelGenerator
 from ...utils.atomic import atomic_save, atomic_write_text
+from ...utils.checkpoint import load_checkpoint_checked
 
 __all__ = [
     'PSEUDO_MASK_TOKEN', 'FINAL_CHECKPOINT', 'METRICS_FILE',
@@ -274,8 +275,7 @@ def _make_pseudo_masks(cfg: Config, k: int,
     backbone.pop('pretrained', None)
     model = MODELS.build(ConfigDict(model_cfg))
     ckpt_path = osp.join(dirs['work_dir'], FINAL_CHECKPOINT)
-    ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)
-    load_state_dict(model, ckpt['state_dict'], strict=True)
+    load_checkpoint_checked(model, ckpt_path, strict=True)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model.to(device)
     dataset = DATASETS.build(copy.deepcopy(pm['dataset']))
