@@ -10,38 +10,22 @@ import socket
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
-from mmengine.structures import PixelData
 from PIL import Image
 
 from mmsss.pseudo_labels import (LIST_FILE, SUMMARY_FILE, PseudoLabelGenerator,
                                  class_histogram, select_thresholds)
 from mmsss.pseudo_labels.selection import NUM_CONF_BINS
+from mmsss.testing import ProjectionSegmentor
 
 NUM_CLASSES = 7
 
 
-class FakeSegmentor(nn.Module):
+class FakeSegmentor(ProjectionSegmentor):
     """Logits = a fixed 1x1 projection of the normalised image, rounded to
     0.25 so that confidences tie a lot."""
 
     def __init__(self, num_classes=NUM_CLASSES):
-        super().__init__()
-        from mmseg.models.data_preprocessor import SegDataPreProcessor
-        self.data_preprocessor = SegDataPreProcessor(
-            mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True)
-        g = torch.Generator().manual_seed(0)
-        self.proj = nn.Parameter(
-            torch.randn(num_classes, 3, generator=g) * 2, requires_grad=False)
-        self.num_classes = num_classes
-
-    def predict(self, inputs, data_samples):
-        logits = torch.einsum('kc,nchw->nkhw', self.proj, inputs)
-        logits = (logits * 4).round() / 4
-        for s, lg in zip(data_samples, logits):
-            s.seg_logits = PixelData(data=lg)
-        return data_samples
+        super().__init__(num_classes, round_to=0.25)
 
 
 def build_sets(root, split='1-8', pipeline_gt=True):

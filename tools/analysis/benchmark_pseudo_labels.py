@@ -47,37 +47,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-class ProjectionSegmentor:
-    """Class scores = a fixed random 1×1 projection of the normalised
-    image (deterministic, no network cost)."""
-
-    def __init__(self, num_classes):
-        import torch
-        from mmseg.models.data_preprocessor import SegDataPreProcessor
-        self.data_preprocessor = SegDataPreProcessor(
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True)
-        g = torch.Generator().manual_seed(0)
-        self.proj = torch.randn(num_classes, 3, generator=g) * 2
-        self.num_classes = num_classes
-        self.training = False
-
-    def eval(self):
-        return self
-
-    def train(self, mode=True):
-        return self
-
-    def predict(self, inputs, data_samples):
-        import torch
-        from mmengine.structures import PixelData
-        logits = torch.einsum('kc,nchw->nkhw', self.proj, inputs)
-        for s, lg in zip(data_samples, logits):
-            s.seg_logits = PixelData(data=lg)
-        return data_samples
-
-
 def worker(args):
     import torch
     from mmengine.registry import init_default_scope
@@ -85,6 +54,7 @@ def worker(args):
 
     import mmsss  # noqa: F401
     from mmsss.pseudo_labels import PseudoLabelGenerator
+    from mmsss.testing import ProjectionSegmentor
     init_default_scope('mmseg')
     root, out = args.worker
     prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClass')
