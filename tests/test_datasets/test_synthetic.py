@@ -4,6 +4,7 @@ import math
 import os
 import os.path as osp
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -108,13 +109,18 @@ def test_long_tailed_and_not_colour_separable(synthetic_voc_root,
     assert fg.max() / fg.min() > 4
     assert counts[0] > fg.sum()  # background dominates like VOC
 
-    # colour does not give the class: nearest class-mean colour classifier
-    # is not better than always predicting the majority class
+    # colour helps but does not decide: classifying each foreground pixel by
+    # the nearest class hue (computed here with OpenCV's HSV, not the
+    # generator's code) beats the majority class yet stays far from perfect
     rgb, cls = np.concatenate(pix_rgb), np.concatenate(pix_cls)
-    means = np.stack([rgb[cls == c].mean(0) for c in range(1, n)])
-    pred = np.argmin(((rgb[:, None] - means[None])**2).sum(-1), 1) + 1
+    hsv = cv2.cvtColor(
+        np.clip(rgb, 0, 255).astype(np.uint8)[None], cv2.COLOR_RGB2HSV)[0]
+    hue = hsv[:, 0].astype(np.float64) * 2
+    class_hues = np.arange(n - 1) * 360.0 / (n - 1)
+    dist = np.abs((hue[:, None] - class_hues[None] + 180) % 360 - 180)
+    acc = ((dist.argmin(1) + 1) == cls).mean()
     majority = np.bincount(cls).max() / len(cls)
-    assert (pred == cls).mean() < majority + 0.05
+    assert majority + 0.1 < acc < 0.85
 
 
 def test_deterministic(tmp_path):
