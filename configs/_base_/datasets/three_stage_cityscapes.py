@@ -9,6 +9,7 @@ dataset_type = 'SemiCityscapesDataset'
 data_root = 'data/cityscapes/'
 split_root = '../splits/cityscapes/'  # relative to data_root
 split = '372'
+split_dir = split_root + split + '/'
 crop_size = (256, 512)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong']
 geometric = [
@@ -72,7 +73,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file=split_root + split + '/labeled.txt',
+        ann_file=split_dir + 'labeled.txt',
         is_labeled=True,
         pipeline=sup_pipeline))
 # stages 2 and 3: 1 labeled + 4 of L ∪ U per step (official setting)
@@ -87,7 +88,7 @@ mt_train_dataloader = dict(
             dict(
                 type=dataset_type,
                 data_root=data_root,
-                ann_file=split_root + split + '/labeled.txt',
+                ann_file=split_dir + 'labeled.txt',
                 is_labeled=True,
                 pipeline=mt_labeled_pipeline),
             dict(
@@ -104,7 +105,7 @@ pseudo_mask_dataset = dict(
         dict(
             type=dataset_type,
             data_root=data_root,
-            ann_file=split_root + split + '/' + name + '.txt',
+            ann_file=split_dir + name + '.txt',
             is_labeled=False,
             keep_gt_for_analysis=True,
             pipeline=predict_pipeline) for name in ('labeled', 'unlabeled')

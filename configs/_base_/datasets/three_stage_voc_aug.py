@@ -11,6 +11,7 @@ dataset_type = 'SemiVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012/'
 split_root = '../../splits/pascal_blended/'  # relative to data_root
 split = '1323'
+split_dir = split_root + split + '/'
 crop_size = (321, 321)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong']
 data_prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
@@ -74,7 +75,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file=split_root + split + '/labeled.txt',
+        ann_file=split_dir + 'labeled.txt',
         data_prefix=data_prefix,
         is_labeled=True,
         pipeline=sup_pipeline))
@@ -91,7 +92,7 @@ mt_train_dataloader = dict(
             dict(
                 type=dataset_type,
                 data_root=data_root,
-                ann_file=split_root + split + '/labeled.txt',
+                ann_file=split_dir + 'labeled.txt',
                 data_prefix=data_prefix,
                 is_labeled=True,
                 pipeline=mt_labeled_pipeline),
@@ -110,7 +111,7 @@ pseudo_mask_dataset = dict(
         dict(
             type=dataset_type,
             data_root=data_root,
-            ann_file=split_root + split + '/' + name + '.txt',
+            ann_file=split_dir + name + '.txt',
             data_prefix=data_prefix,
             is_labeled=False,
             keep_gt_for_analysis=True,
