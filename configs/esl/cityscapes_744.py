@@ -3,59 +3,26 @@
 # (4 GPUs x (2 + 2)), SGD lr 0.01 (heads x10), wd 5e-4, poly 0.9,
 # 200 unlabeled epochs, sliding-window evaluation (769, stride 512).
 #   tools/dist_train.sh configs/esl/cityscapes_744.py 4
+# The method's settings are in ../_base_/esl_deeplabv3plus_r101-d16.py.
 _base_ = [
-    '../_base_/models/deeplabv3plus_r50-d16.py',
-    '../_base_/datasets/semi_cityscapes.py',
-    '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
+    '../_base_/esl_deeplabv3plus_r101-d16.py',
+    '../_base_/datasets/semi_cityscapes.py'
 ]
-crop_size = (769, 769)
 num_labeled = 744
-segmentor = _base_.model
-segmentor.pretrained = 'open-mmlab://resnet101_v1c'
-segmentor.backbone.depth = 101
-segmentor.backbone.multi_grid = (1, 2, 4)
-segmentor.data_preprocessor.size = crop_size
+segmentor = _base_.segmentor
+segmentor.data_preprocessor.size = _base_.crop_size
 segmentor.decode_head.num_classes = 19
 segmentor.decode_head.sampler = dict(
     type='OHEMPixelSampler', thresh=0.7, min_kept=25000)
 segmentor.test_cfg = dict(
     mode='slide', crop_size=(769, 769), stride=(512, 512))
 model = dict(
-    _delete_=True,
-    type='ESLSegmentor',
     segmentor=segmentor,
-    data_preprocessor=dict(
-        type='MultiBranchSegDataPreProcessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(
-        sce_weight=0.2,
-        ctr_weight=0.1,
-        soft_label=dict(type='dynamic', eta=0.95),
-        cutmix=dict(prob=1.0, area_range=(0.02, 0.4)),
-        num_parts=5,
-        prototype_momentum=0.99,
-        projector=dict(channels=512, num_convs=3),
-        queue_size=64,
-        anchor_ratio=0.1,
-        conf_thresh=0.95,
-        num_negatives=255,
-        temperature=0.5),
-    semi_test_cfg=dict(predict_on='teacher'))
-unlabeled_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadUnlabeledAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(2048, 1024),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='MultiBranch',
-        branch_field=['sup', 'unsup_weak', 'unsup_strong'],
-        unsup_weak=[dict(type='PackSemiSegInputs')]),
-]
+    data_preprocessor=dict(data_preprocessor=segmentor.data_preprocessor))
+# ESL uses the weak view and its CutMix only: the dataset's unlabeled
+# pipeline without its photometric strong branch
+unlabeled_pipeline = _base_.unlabeled_pipeline
+unlabeled_pipeline[-1].pop('unsup_strong')
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = '../splits/cityscapes/744/labeled.txt'
 unlabeled_dataset = _base_.unlabeled_dataset
@@ -63,17 +30,7 @@ unlabeled_dataset.ann_file = '../splits/cityscapes/744/unlabeled.txt'
 unlabeled_dataset.pipeline = unlabeled_pipeline
 train_dataloader = dict(
     dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
-optim_wrapper = dict(
-    optimizer=dict(lr=0.01, weight_decay=5e-4),
-    paramwise_cfg=dict(custom_keys=dict(projector=dict(lr_mult=10.))))
+optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=5e-4))
 train_cfg = dict(max_epochs=200)
-custom_hooks = [
-    dict(
-        type='MeanTeacherHook',
-        decay_schedule='imas',
-        max_decay=0.99,
-        skip_buffers=False),
-    dict(type='PrototypeInitHook', batch_size=2, seed=0),
-]
-default_hooks = dict(
-    checkpoint=dict(save_best='teacher/mIoU', rule='greater'))
+custom_hooks = _base_.custom_hooks
+custom_hooks[1].batch_size = 2  # PrototypeInitHook
