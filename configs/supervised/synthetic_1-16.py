@@ -1,5 +1,7 @@
 # Supervised-only baseline on the synthetic dataset, 1/16 labels: same model,
-# optimiser and number of iterations as the semi-supervised configs.
+# optimiser and number of iterations as the semi-supervised configs, and the
+# same labeled batch (the semi-supervised batch of 8 is 4 labeled + 4
+# unlabeled), as in the papers' supervised baselines.
 _base_ = [
     '../_base_/models/deeplabv3plus_r18-synthetic.py',
     '../_base_/datasets/semi_synthetic.py',
@@ -11,7 +13,7 @@ model = dict(data_preprocessor=data_preprocessor)
 labeled_ann_file = 'splits/1-16/labeled.txt'
 train_dataloader = dict(
     _delete_=True,
-    batch_size=8,
+    batch_size=4,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
