@@ -3,9 +3,9 @@
 Each image shows one to three solid objects on a dull, textured background
 with a little patterned clutter (elongated ellipses and rectangles, blobs,
 thick lines). The class of an object is its SHAPE (circle, square, triangle,
-star, ring, cross); its colour is near the class's own hue 70 % of the time and
+star, ring, cross); its colour is near the class's own hue 80 % of the time and
 any hue otherwise, so colour helps but shape decides. Scale and rotation vary;
-class frequencies are long-tailed (ring and cross are rarer). Object boundaries
+class frequencies are mildly long-tailed (circle first). Object boundaries
 are marked 255 (ignore) like VOC. The set is sized so that the small CPU model
 of the synthetic configs learns it within their schedule: all labels give a
 clearly better model than 1/16, which is what a semi-supervised method needs.
@@ -43,16 +43,16 @@ __all__ = [
 
 SYNTHETIC_CLASSES = ('background', 'circle', 'square', 'triangle', 'star',
                      'ring', 'cross')
-# Probability that an object is of each foreground class (long-tailed).
-SYNTHETIC_CLASS_PROBS = (0.27, 0.22, 0.18, 0.14, 0.11, 0.08)
+# Probability that an object is of each foreground class (mildly long-tailed).
+SYNTHETIC_CLASS_PROBS = (0.22, 0.19, 0.17, 0.15, 0.14, 0.13)
 # Each class has its own hue (degrees); an object takes a hue near it with
 # probability _HUE_CUE_PROB (std _HUE_CUE_STD), any hue otherwise.
 _CLASS_HUES = (0, 60, 120, 180, 240, 300)
-_HUE_CUE_PROB = 0.7
-_HUE_CUE_STD = 20.0
+_HUE_CUE_PROB = 0.8
+_HUE_CUE_STD = 15.0
 # Labeled fractions written under splits/ (denominator of 1/N; 1 = full).
 SYNTHETIC_SPLITS = {'1-16': 16, '1-8': 8, '1-4': 4, 'full': 1}
-_FORMAT_VERSION = 5
+_FORMAT_VERSION = 6
 _MARKER = '.complete'
 
 
@@ -150,15 +150,15 @@ def _object_mask(rng, cls: int, size: int, cx: float, cy: float,
     elif name == 'triangle':
         _fill(m, _regular(cx, cy, np.full(3, r * 1.15), theta))
     elif name == 'star':
-        inner = rng.uniform(0.38, 0.5)
+        inner = rng.uniform(0.5, 0.6)
         npts = 5 if rng.random() < 0.7 else 6
         radii = np.tile([r * 1.1, r * 1.1 * inner], npts)
         _fill(m, _regular(cx, cy, radii, theta))
     elif name == 'ring':
         _circle(m, cx, cy, r)
-        _circle(m, cx, cy, r * rng.uniform(0.45, 0.65), 0)
+        _circle(m, cx, cy, r * rng.uniform(0.4, 0.55), 0)
     elif name == 'cross':
-        w = r * rng.uniform(0.28, 0.38)
+        w = r * rng.uniform(0.34, 0.44)
         base = np.array([[w, w], [r, w], [r, -w], [w, -w], [w, -r], [-w, -r],
                          [-w, -w], [-r, -w], [-r, w], [-w, w], [-w, r],
                          [w, r]], np.float64)
@@ -233,7 +233,7 @@ def _place_objects(rng: np.random.Generator, size: int) -> List[tuple]:
     placed = []
     for _ in range(int(rng.integers(1, 4))):
         for _try in range(20):
-            r = size * np.exp(rng.uniform(np.log(0.14), np.log(0.28)))
+            r = size * np.exp(rng.uniform(np.log(0.16), np.log(0.3)))
             cx, cy = rng.uniform(0.12, 0.88, size=2) * size
             if all(np.hypot(cx - x, cy - y) >= 0.75 * (r + q)
                    for x, y, q in placed):
@@ -366,8 +366,8 @@ def _write_set(tmp: str, split: str, code: int, n: int, size: int, seed: int,
 
 
 def generate_synthetic_voc(root: str,
-                           num_train: int = 400,
-                           num_val: int = 100,
+                           num_train: int = 1600,
+                           num_val: int = 200,
                            size: int = 128,
                            seed: int = 0,
                            overwrite: bool = False) -> dict:

@@ -2,7 +2,7 @@
 
 Example:
     python tools/misc/make_synthetic_voc.py data/synthetic_voc \
-        --num-train 400 --num-val 100 --size 128 --seed 0
+        --num-train 1600 --num-val 200 --size 128 --seed 0
 
 Idempotent: a second call with the same parameters does nothing. See
 :mod:`mmsss.datasets.synthetic` for the content and layout.
@@ -17,8 +17,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate the synthetic shapes dataset (VOC layout)')
     parser.add_argument('root', help='output folder')
-    parser.add_argument('--num-train', type=int, default=400)
-    parser.add_argument('--num-val', type=int, default=100)
+    parser.add_argument('--num-train', type=int, default=1600)
+    parser.add_argument('--num-val', type=int, default=200)
     parser.add_argument('--size', type=int, default=128, help='image side')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
