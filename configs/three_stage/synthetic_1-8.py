@@ -17,7 +17,8 @@ model = f_theta
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.))
 param_scheduler = []  # constant learning rate (official: lr_sched='none')
-stage1_iters, stage_iters = 400, 600
+# stage 1 : stages 2-3 = 1 : 3, the official Cityscapes ratio (20 : 60 epochs)
+stage1_iters, stage_iters = 400, 1200
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=stage1_iters,
     val_interval=100000)  # evaluated once at the end by train_stages.py

@@ -46,8 +46,8 @@ def _cfg(root, work_dir, max_iters):
     cfg.train_cfg.val_interval = max_iters
     cfg.work_dir = str(work_dir)
     # EMA from the first step (the config copies the student for the first
-    # unlabeled epoch, longer than these runs)
-    cfg.custom_hooks[0].copy_epochs = None
+    # 19 iterations, longer than these runs)
+    cfg.custom_hooks[0].copy_iters = None
     return cfg
 
 
