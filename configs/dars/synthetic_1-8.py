@@ -1,4 +1,4 @@
-# DARS on the synthetic dataset, 1/8 labels (50 labeled + 350 unlabeled),
+# DARS on the synthetic dataset, 1/8 labels (200 labeled + 1,400 unlabeled),
 # half-width ResNet-18 DeepLabV3+ from scratch, CPU-sized: round 0
 # supervised, then two self-training rounds with distribution-aligned
 # pseudo-labels (α 0.4 -> 0.65, scale range widening as in the official
@@ -29,8 +29,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys=dict(decode_head=dict(lr_mult=1.))))
 rounds = [
     dict(iters=1000),
-    dict(iters=500, label_ratio=0.4, ratio_range=(0.75, 1.5)),
-    dict(iters=500, label_ratio=0.65, ratio_range=(0.75, 2.0)),
+    dict(iters=1000, label_ratio=0.4, ratio_range=(0.75, 1.5)),
+    dict(iters=1000, label_ratio=0.65, ratio_range=(0.75, 2.0)),
 ]
 train_cfg = dict(
     _delete_=True,
