@@ -1,5 +1,5 @@
-# Three-stage self-training on the synthetic dataset, 1/8 labels (50 of
-# 400), half-width ResNet-18 DeepLabV2 from scratch, CPU-sized.
+# Three-stage self-training on the synthetic dataset, 1/8 labels (200 of
+# 1,600), half-width ResNet-18 DeepLabV2 from scratch, CPU-sized.
 #   python tools/train_stages.py configs/three_stage/synthetic_1-8.py
 # The top level is stage 1 (supervised f_θ; `tools/train.py` trains it on its
 # own); `stages` derives stages 2 and 3 from the `multitask` template.
