@@ -305,3 +305,27 @@ def test_entering_a_round(schedule):
     loop._enter_round(1)
     assert runner.optim_wrapper.param_groups[0]['lr'] == 0.002
     assert next(loop.dataloader_iterator) == 'c'
+
+
+def test_restart_schedule_needs_one_scheduler_per_round():
+    import torch
+    from mmengine.optim.scheduler import PolyLR
+
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    loop = SelfTrainingRoundsLoop(
+        _FakeRunner(),
+        _FakeLoader(),
+        rounds=[dict(iters=4), dict(iters=6, label_ratio=0.5)],
+        round_dataloader=dict(dataset=dict(datasets=[{}, {}])),
+        lr_schedule='restart')
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+
+    def poly(begin, end):
+        return PolyLR(opt, power=0.9, begin=begin, end=end, by_epoch=False)
+
+    loop.check_restart_schedulers([poly(0, 4), poly(4, 10)])
+    loop.check_restart_schedulers({'g': [poly(0, 2), poly(4, 10)]})
+    with pytest.raises(ValueError, match=r'PolyLR runs from 0 to 10'):
+        loop.check_restart_schedulers([poly(0, 10)])
+    with pytest.raises(ValueError, match='one scheduler per round'):
+        loop.check_restart_schedulers([poly(0, 4), poly(3, 10)])

@@ -165,7 +165,33 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
             f'self-training round {k}/{self.num_rounds - 1}: iterations '
             f'{start}-{self.round_end(k)}', logger='current')
 
+    def check_restart_schedulers(self, schedulers) -> None:
+        """With ``lr_schedule='restart'`` every iteration-based parameter
+        scheduler must lie inside one round; a scheduler spanning a boundary
+        (e.g. one ``PolyLR`` without ``end``) would not decay to its minimum
+        at the round's end."""
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        ends = [self.round_end(k) for k in range(self.num_rounds)]
+        for s in schedulers or []:
+            if getattr(s, 'by_epoch', False):
+                continue
+            begin, end = int(s.begin), min(s.end, self._max_iters)
+            if not any(start <= begin and end <= stop for start, stop in zip(
+                    self.round_starts, ends)):
+                raise ValueError(
+                    "train_cfg.lr_schedule='restart' needs every "
+                    'param_scheduler inside one round (rounds start at '
+                    f'{self.round_starts} and end at {ends}), but '
+                    f'{type(s).__name__} runs from {begin} to {end}: give '
+                    'one scheduler per round, e.g. PolyLR(begin=0, '
+                    f'end={ends[0]}), PolyLR(begin={ends[0]}, '
+                    f'end={ends[1] if len(ends) > 1 else ends[0]}), ...')
+
     def run(self):
+        if self.lr_schedule == 'restart':
+            self.check_restart_schedulers(
+                getattr(self.runner, 'param_schedulers', None))
         self.runner.call_hook('before_train')
         self.runner.call_hook('before_train_epoch')
         while self._iter < self._max_iters and not self.stop_training:
