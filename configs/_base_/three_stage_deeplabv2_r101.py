@@ -3,11 +3,14 @@
 # dataset base, f_θ's crop size and classes, and their own numbers):
 # DeepLabV2 ResNet-101 f_θ (ImageNet init, BN frozen as in the official
 # code), Adam 3e-5 (backbone x0.1), constant lr. The top level is stage 1
-# (f_θ alone, `stage1_iters` steps); `multitask` is the template of stages 2
-# and 3 (`stage_iters` steps of f_θ + the pseudo-mask branch, λ1 =
-# `lambda_con`, λ2 = `lambda_pl`, EMA decay 0.99 -> 0.995 -> 0.9975 -> 0.999
-# after 20k, 40k, 50k steps); `stages` is what tools/train_stages.py runs.
-_base_ = ['./models/deeplabv2_r101-d8.py', './default_runtime.py']
+# (f_θ alone, `stage1_iters` steps); stages 2 and 3 are the `multitask`
+# template of ./methods/three_stage.py with this f_θ, `stage_iters` steps,
+# λ1 = `lambda_con`, λ2 = `lambda_pl`, EMA decay 0.99 -> 0.995 -> 0.9975 ->
+# 0.999 after 20k, 40k, 50k steps.
+_base_ = [
+    './models/deeplabv2_r101-d8.py', './methods/three_stage.py',
+    './default_runtime.py'
+]
 lambda_con, lambda_pl = 0.5, 0.5
 stage1_iters, stage_iters = 20000, 60000
 ema_decays = (0.99, 0.995, 0.9975, 0.999)
@@ -27,44 +30,18 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=stage1_iters, val_interval=5000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# the dataset config adds `segmentor` (f_θ with its crop size and classes),
-# its preprocessor and the stage-2/3 `train_dataloader`
-multitask = dict(
+# stages 2 and 3 with this f_θ and schedule; the dataset config sets
+# `segmentor` again (its crop size and classes) and adds `train_dataloader`
+multitask = _base_.multitask
+multitask.update(
     model=dict(
-        type='ThreeStageSegmentor',
         segmentor=f_theta,
-        aux_branch=dict(type='hat', channel_ratio=0.5),
-        data_preprocessor=dict(
-            type='MultiBranchSegDataPreProcessor',
-            data_preprocessor=f_theta.data_preprocessor),
-        semi_train_cfg=dict(
-            sup_weight=1.0,
-            con_weight=lambda_con,
-            pl_weight=lambda_pl,
-            use_strong_aug=True),
-        semi_test_cfg=dict(predict_on='teacher')),
-    train_cfg=dict(
-        type='IterBasedTrainLoop', max_iters=stage_iters, val_interval=5000),
-    val_cfg=dict(type='TeacherStudentValLoop'),
-    custom_hooks=[
-        dict(
-            type='MultiStepEMAHook',
-            decays=ema_decays,
-            milestones=ema_milestones)
-    ])
-stages = [
-    dict(name='stage1'),
-    dict(
-        name='stage2',
-        template='multitask',
-        cfg_options={'model.aux_branch.type': 'hat'}),
-    dict(
-        name='stage3',
-        template='multitask',
-        cfg_options={'model.aux_branch.type': 'tilde'}),
-]
+        data_preprocessor=dict(data_preprocessor=f_theta.data_preprocessor),
+        semi_train_cfg=dict(con_weight=lambda_con, pl_weight=lambda_pl)),
+    train_cfg=dict(max_iters=stage_iters, val_interval=5000))
+multitask.custom_hooks[0].update(decays=ema_decays, milestones=ema_milestones)
 # the dataset config adds the `dataset` the pseudo-masks are predicted on
-pseudo_masks = dict(generator=dict(mode='argmax', flip=False, num_workers=4))
+pseudo_masks = dict(generator=dict(num_workers=4))
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=5000, max_keep_ckpts=2))

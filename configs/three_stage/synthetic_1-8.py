@@ -6,7 +6,7 @@
 _base_ = [
     '../_base_/models/deeplabv2_r18-synthetic.py',
     '../_base_/datasets/three_stage_synthetic.py',
-    '../_base_/default_runtime.py'
+    '../_base_/methods/three_stage.py', '../_base_/default_runtime.py'
 ]
 crop_size = (64, 64)
 f_theta = _base_.model
@@ -24,46 +24,21 @@ train_cfg = dict(
     val_interval=100000)  # evaluated once at the end by train_stages.py
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# stages 2 and 3 (the multi-task network); official EMA decay steps every
-# 20/20/10 epochs of 60, scaled to the stage length
-multitask = dict(
+# stages 2 and 3: the method's `multitask` template with this f_θ, data and
+# schedule; official EMA decay steps every 20/20/10 epochs of 60, scaled to
+# the stage length
+multitask = _base_.multitask
+multitask.update(
     model=dict(
-        type='ThreeStageSegmentor',
         segmentor=f_theta,
-        aux_branch=dict(type='hat', channel_ratio=0.5),
-        data_preprocessor=dict(
-            type='MultiBranchSegDataPreProcessor',
-            data_preprocessor=f_theta.data_preprocessor),
-        semi_train_cfg=dict(
-            sup_weight=1.0, con_weight=0.5, pl_weight=0.5,
-            use_strong_aug=True),
-        semi_test_cfg=dict(predict_on='teacher')),
+        data_preprocessor=dict(data_preprocessor=f_theta.data_preprocessor)),
     train_dataloader=_base_.mt_train_dataloader,
-    train_cfg=dict(
-        type='IterBasedTrainLoop', max_iters=stage_iters,
-        val_interval=100000),
-    val_cfg=dict(type='TeacherStudentValLoop'),
-    custom_hooks=[
-        dict(
-            type='MultiStepEMAHook',
-            decays=(0.99, 0.995, 0.9975, 0.999),
-            milestones=(stage_iters // 3, 2 * stage_iters // 3,
-                        5 * stage_iters // 6))
-    ])
-stages = [
-    dict(name='stage1'),
-    dict(
-        name='stage2',
-        template='multitask',
-        cfg_options={'model.aux_branch.type': 'hat'}),
-    dict(
-        name='stage3',
-        template='multitask',
-        cfg_options={'model.aux_branch.type': 'tilde'}),
-]
+    train_cfg=dict(max_iters=stage_iters, val_interval=100000))
+multitask.custom_hooks[0].milestones = (stage_iters // 3,
+                                        2 * stage_iters // 3,
+                                        5 * stage_iters // 6)
 pseudo_masks = dict(
-    dataset=_base_.pseudo_mask_dataset,
-    generator=dict(mode='argmax', flip=False, num_workers=0))
+    dataset=_base_.pseudo_mask_dataset, generator=dict(num_workers=0))
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=500, max_keep_ckpts=1))
