@@ -34,7 +34,7 @@ from mmengine.dist import init_dist
 from mmengine.registry import init_default_scope
 
 from mmsss.engine.runner.stages import format_table, run_stages
-from mmsss.utils import load_tool_config
+from mmsss.utils import atomic_write_text, load_tool_config
 
 
 def parse_args(argv=None):
@@ -68,8 +68,9 @@ def main(argv=None):
     if dist.get_rank() == 0:
         print(table)
         os.makedirs(cfg.work_dir, exist_ok=True)
-        with open(osp.join(cfg.work_dir, 'stages.json'), 'w') as f:
-            json.dump(records, f, indent=2)
+        atomic_write_text(
+            osp.join(cfg.work_dir, 'stages.json'),
+            json.dumps(records, indent=2))
     return records
 
 

@@ -359,8 +359,9 @@ def main(argv=None):
             (f', semi_train_cfg overrides {args.semi}' if args.semi else ''))
     print(format_table(rows, note))
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(note=note, rows=rows), f, indent=2)
+        from mmsss.utils import atomic_write_text
+        atomic_write_text(args.json,
+                          json.dumps(dict(note=note, rows=rows), indent=2))
     return rows
 
 
