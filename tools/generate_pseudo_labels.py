@@ -23,12 +23,12 @@ except ImportError:  # running from a checkout that is not pip-installed
 
 import torch
 from mmengine.config import DictAction
-from mmengine.dist import init_dist
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
 from mmsss.pseudo_labels import PseudoLabelGenerator
-from mmsss.utils import load_checkpoint_checked, load_tool_config
+from mmsss.utils import (init_tool_distributed, load_checkpoint_checked,
+                         load_tool_config)
 
 
 def parse_args(argv=None):
@@ -73,9 +73,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_tool_config(args)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    if args.launcher != 'none':
-        backend = 'nccl' if torch.cuda.is_available() else 'gloo'
-        init_dist(args.launcher, backend=backend)
+    init_tool_distributed(cfg)  # gloo without CUDA
     hook = find_hook(cfg, args.config)
     rounds = cfg.get('train_cfg', {}).get('rounds') or []
     label_ratio = args.label_ratio

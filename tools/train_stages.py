@@ -27,14 +27,13 @@ except ImportError:  # running from a checkout that is not pip-installed
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import mmsss  # noqa: F401
 
-import torch
 from mmengine import dist
 from mmengine.config import DictAction
-from mmengine.dist import init_dist
 from mmengine.registry import init_default_scope
 
 from mmsss.engine.runner.stages import format_table, run_stages
-from mmsss.utils import atomic_write_text, load_tool_config
+from mmsss.utils import (atomic_write_text, init_tool_distributed,
+                         load_tool_config)
 
 
 def parse_args(argv=None):
@@ -60,9 +59,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_tool_config(args)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    if args.launcher != 'none' and not dist.is_distributed():
-        backend = 'nccl' if torch.cuda.is_available() else 'gloo'
-        init_dist(args.launcher, backend=backend)
+    init_tool_distributed(cfg)  # gloo without CUDA
     records = run_stages(cfg, stop_after=args.stop_after)
     table = format_table(records)
     if dist.get_rank() == 0:

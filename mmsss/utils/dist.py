@@ -2,7 +2,7 @@
 import torch
 import torch.distributed as torch_dist
 
-__all__ = ['setup_cpu_distributed']
+__all__ = ['setup_cpu_distributed', 'init_tool_distributed']
 
 
 def setup_cpu_distributed(cfg) -> bool:
@@ -32,3 +32,23 @@ def setup_cpu_distributed(cfg) -> bool:
     env_cfg = cfg.setdefault('env_cfg', {})
     env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     return True
+
+
+def init_tool_distributed(cfg) -> None:
+    """Create the process group of a tool run with ``--launcher`` before any
+    runner exists (pipelines that also predict outside a runner).
+
+    Without CUDA: :func:`setup_cpu_distributed` (gloo, and DDP without
+    devices for the runners built later from ``cfg``). With CUDA: mmengine's
+    ``init_dist`` with ``env_cfg.dist_cfg`` (default NCCL), as its runner
+    would call it. Nothing happens for ``launcher='none'`` or when a group
+    exists already.
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or setup_cpu_distributed(cfg):
+        return
+    if not torch_dist.is_initialized():
+        from mmengine.dist import init_dist
+        dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg') or {})
+        dist_cfg.setdefault('backend', 'nccl')
+        init_dist(launcher, **dist_cfg)

@@ -6,6 +6,8 @@ import glob
 import json
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -144,6 +146,44 @@ def test_stage_pipeline_and_resume(synthetic_voc_root, tmp_path,
     assert [r['status'] for r in records] == ['finished before'] * 3
     assert records[1]['pseudo_masks_status'] == 'made'
     assert records[0]['pseudo_masks_status'] == 'finished before'
+
+
+def test_two_process_gloo_stages(synthetic_voc_root, tmp_path):
+    """tools/train_stages.py under torch.distributed.run with two CPU ranks:
+    the first two stages train, rank 0 alone writes each f_θ, and the two
+    ranks' shards of the pseudo-masks make one complete set."""
+    wd = tmp_path / 'ts'
+    cfg = pipeline_cfg(synthetic_voc_root, wd, iters=2)
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg_file = tmp_path / 'pipeline.py'
+    cfg.dump(str(cfg_file))
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29523',
+        osp.join(ROOT, 'tools/train_stages.py'),
+        str(cfg_file), '--launcher', 'pytorch', '--stop-after', '2',
+        '--work-dir', str(wd)
+    ]
+    out = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-5000:]
+    with open(wd / 'stages.json') as f:
+        records = json.load(f)
+    assert [r['status'] for r in records] == ['trained', 'trained']
+    for name in ('stage1', 'stage2'):
+        assert json.load(open(wd / name / 'metrics.json'))['iter'] == 2
+        ckpt = torch.load(wd / name / 'final.pth', weights_only=True)
+        assert ckpt['meta']['stage'] == name
+        d = wd / 'pseudo_masks' / name
+        s = json.load(open(d / 'summary.json'))
+        assert s['num_images'] == 48
+        with open(d / 'list.txt') as f:
+            names = [line.split()[0] for line in f if line.strip()]
+        assert len(names) == len(set(names)) == 48
+        assert len(os.listdir(d / 'labels')) == 48
+    assert not glob.glob(str(wd / '**' / '*.tmp*'), recursive=True)
 
 
 @pytest.mark.parametrize(

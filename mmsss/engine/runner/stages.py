@@ -69,7 +69,8 @@ RUNNER_CONFIG_KEYS = (
     'custom_hooks', 'data_preprocessor', 'env_cfg', 'log_processor',
     'visualizer', 'randomness', 'custom_imports', 'tta_model',
     'tta_pipeline', 'vis_backends', 'load_from', 'resume', 'launcher',
-    'default_scope', 'log_level', 'work_dir', 'experiment_name')
+    'default_scope', 'log_level', 'work_dir', 'experiment_name',
+    'model_wrapper_cfg', 'find_unused_parameters')
 # config keys the runner reads that may name the previous pseudo-masks
 _RUNNER_KEYS = ('model', 'train_dataloader', 'val_dataloader',
                 'test_dataloader', 'train_cfg', 'custom_hooks')
