@@ -154,7 +154,8 @@ def test_two_process_gloo_stages(synthetic_voc_root, tmp_path):
     ranks' shards of the pseudo-masks make one complete set."""
     wd = tmp_path / 'ts'
     cfg = pipeline_cfg(synthetic_voc_root, wd, iters=2)
-    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    # as the real-dataset configs: the CPU set-up must switch to gloo
+    cfg.env_cfg.dist_cfg = dict(backend='nccl')
     cfg_file = tmp_path / 'pipeline.py'
     cfg.dump(str(cfg_file))
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
