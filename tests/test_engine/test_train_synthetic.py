@@ -127,6 +127,31 @@ def test_resume_trains_to_more_iterations_then_tools_test(trained):
     assert re.search(r'mIoU: \d', out.stdout + out.stderr)
 
 
+def test_mmseg_inference_api_predicts_with_the_teacher(trained):
+    """mmseg's ``init_model``/``inference_model`` take a teacher-student
+    config and checkpoint (``init_model`` sets ``model.pretrained`` and
+    ``model.train_cfg`` to None) and predict exactly what a plain
+    ``EncoderDecoder`` holding the teacher's weights predicts."""
+    from mmengine.config import Config
+    from mmengine.runner.checkpoint import _load_checkpoint
+    from mmseg.apis import inference_model, init_model
+    ckpt = osp.join(trained['work_dir'], 'iter_2.pth')
+    img = osp.join(trained['root'], 'JPEGImages', 'val_000000.jpg')
+    semi = init_model(CONFIG, ckpt, device='cpu')
+    cfg = Config.fromfile(CONFIG)
+    cfg.model = cfg.model.segmentor
+    plain = init_model(cfg, None, device='cpu')
+    state = _load_checkpoint(ckpt, map_location='cpu')['state_dict']
+    plain.load_state_dict({
+        k[len('teacher.'):]: v
+        for k, v in state.items() if k.startswith('teacher.')
+    })
+    got = inference_model(semi, img)
+    want = inference_model(plain, img)
+    torch.testing.assert_close(got.seg_logits.data, want.seg_logits.data)
+    assert torch.equal(got.pred_sem_seg.data, want.pred_sem_seg.data)
+
+
 def test_two_process_gloo_training(synthetic_voc_root, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     cmd = [

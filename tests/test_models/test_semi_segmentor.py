@@ -142,6 +142,24 @@ def test_bad_semi_cfg_is_rejected():
         tiny_semi_model(use_cutmix_branch=False, use_intensity_branch=False)
 
 
+@pytest.mark.parametrize('key', ['pretrained', 'train_cfg'])
+def test_encoder_decoder_only_keys_must_be_none(key):
+    """mmseg's init_model sets them to None (accepted); anything else is an
+    error naming the key and where it belongs."""
+    from mmseg.registry import MODELS
+    from tests._tiny import TINY_SEGMENTOR
+    cfg = dict(
+        type='MeanTeacherSegmentor',
+        segmentor=TINY_SEGMENTOR,
+        data_preprocessor=dict(
+            type='MultiBranchSegDataPreProcessor',
+            data_preprocessor=TINY_SEGMENTOR['data_preprocessor']))
+    MODELS.build(dict(cfg, **{key: None}))
+    with pytest.raises(ValueError, match=f'model.{key} .*segmentor'):
+        MODELS.build(dict(cfg, **{key: 'x.pth' if key == 'pretrained'
+                                  else dict()}))
+
+
 def test_multi_branch_preprocessor_groups_and_pads():
     from mmseg.registry import MODELS
     from tests._tiny import TINY_SEGMENTOR, make_sample

@@ -48,6 +48,9 @@ class SemiBaseSegmentor(BaseSegmentor):
         data_preprocessor (dict, optional): Usually a
             ``MultiBranchSegDataPreProcessor`` wrapping the segmentor's own.
         init_cfg (dict, optional): Initialisation config.
+        pretrained, train_cfg: Accepted only as None, which is what mmseg's
+            ``init_model``/``MMSegInferencer`` set on every model config;
+            the wrapped ``segmentor`` carries its own.
     """
 
     def __init__(self,
@@ -55,7 +58,17 @@ class SemiBaseSegmentor(BaseSegmentor):
                  semi_train_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None) -> None:
+        for key, value, where in (
+                ('pretrained', pretrained, 'segmentor.backbone.init_cfg'),
+                ('train_cfg', train_cfg,
+                 'segmentor.train_cfg or semi_train_cfg')):
+            if value is not None:
+                raise ValueError(
+                    f'{type(self).__name__}: model.{key} is not used by a '
+                    f'teacher-student model (got {value!r}); set {where}')
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(copy.deepcopy(segmentor))

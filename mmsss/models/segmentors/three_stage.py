@@ -197,13 +197,15 @@ class ThreeStageSegmentor(SemiBaseSegmentor):
                  semi_train_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
         super().__init__(
             segmentor,
             semi_train_cfg=semi_train_cfg,
             semi_test_cfg=semi_test_cfg,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+            **kwargs)
         cfg = dict(_DEFAULTS)
         cfg.update(self.semi_train_cfg)
         unknown = set(cfg) - set(_DEFAULTS) - {'freeze_teacher'}
