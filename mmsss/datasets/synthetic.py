@@ -37,7 +37,7 @@ from .splits import atomic_write_text, make_split
 
 __all__ = [
     'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE', 'SYNTHETIC_CLASS_PROBS',
-    'SYNTHETIC_SPLITS', 'generate_synthetic_voc', 'render_synthetic_sample',
+    'SYNTHETIC_CLASS_HUES', 'SYNTHETIC_SPLITS', 'generate_synthetic_voc', 'render_synthetic_sample',
     'voc_colormap'
 ]
 
@@ -47,7 +47,8 @@ SYNTHETIC_CLASSES = ('background', 'circle', 'square', 'triangle', 'star',
 SYNTHETIC_CLASS_PROBS = (0.22, 0.19, 0.17, 0.15, 0.14, 0.13)
 # Each class has its own hue (degrees); an object takes a hue near it with
 # probability _HUE_CUE_PROB (std _HUE_CUE_STD), any hue otherwise.
-_CLASS_HUES = (0, 60, 120, 180, 240, 300)
+SYNTHETIC_CLASS_HUES = (0, 60, 120, 180, 240, 300)
+_CLASS_HUES = SYNTHETIC_CLASS_HUES
 _HUE_CUE_PROB = 0.8
 _HUE_CUE_STD = 15.0
 # Labeled fractions written under splits/ (denominator of 1/N; 1 = full).
