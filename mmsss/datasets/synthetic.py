@@ -8,11 +8,9 @@ any hue otherwise, meant as "colour helps, shape decides". Scale and rotation
 vary; class frequencies are mildly long-tailed (circle first). Object
 boundaries are marked 255 (ignore) like VOC. The set is sized so that the
 small CPU model of the synthetic configs learns it within their schedule:
-all labels give a clearly better model than 1/16. That is necessary for a
-semi-supervised gain but not sufficient: these models learn colour only
-(5-9 % of off-hue objects are right even with all labels), and training on
-every correct prediction of the 1/16 teacher gives no more than supervised
-(projects/pseudo_label_oracle).
+all labels give a clearly better model than 1/16. These models learn
+colour only (5-9 % of off-hue objects are right even with all labels); see
+projects/pseudo_label_oracle for what the unlabeled images can give them.
 
 Layout written under ``root``::
 

@@ -28,7 +28,7 @@ def _gt_with_ignore(samples):
         s.gt_sem_seg_analysis.data[0, :, i] = 255
 
 
-@pytest.mark.parametrize('mode', ['gt', 'correct'])
+@pytest.mark.parametrize('mode', ['gt', 'correct', 'confident_correct'])
 def test_oracle_teacher_logits_match_per_pixel_reference(mode):
     from mmsss.models.segmentors import MeanTeacherSegmentor
     model = tiny_semi_model('OracleMeanTeacherSegmentor', conf_thresh=0.9)
@@ -45,13 +45,13 @@ def test_oracle_teacher_logits_match_per_pixel_reference(mode):
         for y in range(gt.shape[0]):
             for x in range(gt.shape[1]):
                 g, p = int(gt[y, x]), plain[n, :, y, x]
-                if g == 255 or (mode == 'correct' and p.argmax() != g):
-                    want = np.zeros(NUM_CLASSES, np.float32)
-                elif mode == 'gt':
-                    want = np.zeros(NUM_CLASSES, np.float32)
-                    want[g] = 30.
-                else:
+                want = np.zeros(NUM_CLASSES, np.float32)
+                if g == 255 or (mode != 'gt' and p.argmax() != g):
+                    pass  # uniform: confidence 1/C, under any τ > 1/C
+                elif mode == 'confident_correct':
                     want = p
+                else:
+                    want[g] = 30.
                 np.testing.assert_allclose(got[n, :, y, x], want, atol=1e-6)
     # the teacher itself is untouched outside the unsupervised step
     model._unsup_samples = None
@@ -59,8 +59,9 @@ def test_oracle_teacher_logits_match_per_pixel_reference(mode):
         model.logits_of(model.teacher, x_w), torch.from_numpy(plain))
 
 
-@pytest.mark.parametrize('mode', ['gt', 'correct'])
+@pytest.mark.parametrize('mode', ['gt', 'correct', 'confident_correct'])
 def test_oracle_step_uses_only_correct_pseudo_labels(mode):
+    from mmsss.models.segmentors import MeanTeacherSegmentor
     # τ above 1/C: the uniform logits of dropped pixels fall under it
     model = tiny_semi_model('OracleMeanTeacherSegmentor', conf_thresh=0.3)
     model.oracle_mode = mode
@@ -72,13 +73,19 @@ def test_oracle_step_uses_only_correct_pseudo_labels(mode):
     losses = model.loss(inputs, samples)
     assert float(losses['unsup_pseudo_acc']) == 1.0
     ratio = float(losses['unsup_high_conf_ratio'])
-    if mode == 'gt':  # every pixel but the ignore band and column
-        gt = torch.stack([s.gt_sem_seg_analysis.data
-                          for s in samples['unsup_weak']])
-        assert ratio == pytest.approx(float((gt != 255).float().mean()))
-    else:  # a random teacher is right on about 1/C of the pixels, and only
-        # the confident ones among them count
-        assert 0. < ratio < 0.5
+    gt = torch.stack([s.gt_sem_seg_analysis.data[0]
+                      for s in samples['unsup_weak']])
+    teacher = MeanTeacherSegmentor.logits_of(model, model.teacher,
+                                             inputs['unsup_weak'])
+    correct = (teacher.argmax(1) == gt) & (gt != 255)
+    confident = teacher.softmax(1).amax(1) >= 0.3
+    want = {
+        'gt': gt != 255,  # every pixel but the ignore band and column
+        'correct': correct,
+        'confident_correct': correct & confident,
+    }[mode]
+    assert ratio == pytest.approx(float(want.float().mean()))
+    assert 0 < ratio < 1
     assert model._unsup_samples is None
 
 

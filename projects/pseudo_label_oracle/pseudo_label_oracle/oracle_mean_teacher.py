@@ -9,7 +9,7 @@ from torch import Tensor
 
 from mmsss.models.segmentors import MeanTeacherSegmentor
 
-ORACLE_MODES = ('gt', 'correct')
+ORACLE_MODES = ('gt', 'correct', 'confident_correct')
 _ONE_HOT_LOGIT = 30.
 
 
@@ -22,12 +22,15 @@ class OracleMeanTeacherSegmentor(MeanTeacherSegmentor):
     - ``oracle_mode='gt'``: one-hot logits of the ground truth (confidence
       ≈ 1), i.e. the unlabeled images are labeled; the upper bound of the
       unsupervised branch.
-    - ``oracle_mode='correct'``: the teacher's own logits where its argmax
-      equals the ground truth, uniform logits elsewhere (confidence 1/C,
-      below τ): every pseudo-label the teacher gets right, none it gets
-      wrong. No selection rule on the teacher's predictions (a confidence
-      threshold, class-wise thresholds, DARS) can be more precise at this
-      coverage.
+    - ``oracle_mode='correct'``: one-hot logits of the teacher's argmax
+      where it equals the ground truth, uniform logits elsewhere: every
+      pseudo-label the teacher gets right, at any confidence, and none it
+      gets wrong. No selection rule on the teacher's predictions (a
+      confidence threshold, class-wise thresholds, DARS) can be more
+      precise at this coverage.
+    - ``oracle_mode='confident_correct'``: the teacher's own logits where
+      its argmax is right, uniform elsewhere, so the confidence threshold τ
+      still applies: the method's own selection with its errors removed.
 
     Ground-truth ignore pixels (255) get uniform logits in both modes. The
     unlabeled samples must carry ``gt_sem_seg_analysis``
@@ -65,11 +68,11 @@ class OracleMeanTeacherSegmentor(MeanTeacherSegmentor):
             raise ValueError(f'ground truth {tuple(gt.shape)} does not match '
                              f'the weak view {tuple(logits.shape)}')
         known = gt != 255
+        one_hot_gt = torch.zeros_like(logits).scatter_(
+            1, gt.clamp(max=logits.shape[1] - 1)[:, None], _ONE_HOT_LOGIT)
         if self.oracle_mode == 'gt':
-            oracle = torch.zeros_like(logits).scatter_(
-                1, gt.clamp(max=logits.shape[1] - 1)[:, None], _ONE_HOT_LOGIT)
-            keep = known
+            oracle, keep = one_hot_gt, known
         else:
-            oracle = logits
             keep = known & (logits.argmax(dim=1) == gt)
+            oracle = one_hot_gt if self.oracle_mode == 'correct' else logits
         return torch.where(keep[:, None], oracle, torch.zeros_like(oracle))
