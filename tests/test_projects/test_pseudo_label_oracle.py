@@ -197,3 +197,26 @@ def test_object_records_count_objects_and_hue():
     background = object_records(bgr, gt, np.zeros_like(gt, np.int64), 40.,
                                 20)
     assert not any(ok or acc for _, ok, acc in background)
+
+
+def test_project_configs_parse_and_build():
+    import glob
+    from mmengine.config import Config
+    from mmseg.registry import HOOKS, MODELS
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    paths = sorted(glob.glob(osp.join(
+        root, 'projects', 'pseudo_label_oracle', 'configs', '*.py')))
+    assert len(paths) == 5
+    modes = set()
+    for path in paths:
+        cfg = Config.fromfile(path)
+        assert 'projects.pseudo_label_oracle.pseudo_label_oracle' in \
+            cfg.custom_imports.imports
+        if cfg.model.type == 'OracleMeanTeacherSegmentor':
+            modes.add(MODELS.build(cfg.model).oracle_mode)
+        else:
+            hook = cfg.custom_hooks[0]
+            assert hook.type == 'OracleCorrectPseudoLabelRoundHook'
+            assert HOOKS.get(hook.type) is not None
+            modes.add(hook.generator['mode'])
+    assert modes == {'gt', 'correct', 'confident_correct', 'argmax', 'DARS'}
