@@ -9,8 +9,8 @@ vary; class frequencies are mildly long-tailed (circle first). Object
 boundaries are marked 255 (ignore) like VOC. The set is sized so that the
 small CPU model of the synthetic configs learns it within their schedule:
 all labels give a clearly better model than 1/16. These models learn
-colour only (5-9 % of off-hue objects are right even with all labels); see
-projects/pseudo_label_oracle for what the unlabeled images can give them.
+colour only (under 10 % of off-hue objects are right, even with all labels);
+see projects/pseudo_label_oracle for what the unlabeled images can give them.
 
 Layout written under ``root``::
 
@@ -39,8 +39,8 @@ from .splits import atomic_write_text, make_split
 
 __all__ = [
     'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE', 'SYNTHETIC_CLASS_PROBS',
-    'SYNTHETIC_CLASS_HUES', 'SYNTHETIC_SPLITS', 'generate_synthetic_voc', 'render_synthetic_sample',
-    'voc_colormap'
+    'SYNTHETIC_CLASS_HUES', 'SYNTHETIC_SPLITS', 'generate_synthetic_voc',
+    'render_synthetic_sample', 'voc_colormap'
 ]
 
 SYNTHETIC_CLASSES = ('background', 'circle', 'square', 'triangle', 'star',
@@ -50,7 +50,6 @@ SYNTHETIC_CLASS_PROBS = (0.22, 0.19, 0.17, 0.15, 0.14, 0.13)
 # Each class has its own hue (degrees); an object takes a hue near it with
 # probability _HUE_CUE_PROB (std _HUE_CUE_STD), any hue otherwise.
 SYNTHETIC_CLASS_HUES = (0, 60, 120, 180, 240, 300)
-_CLASS_HUES = SYNTHETIC_CLASS_HUES
 _HUE_CUE_PROB = 0.8
 _HUE_CUE_STD = 15.0
 # Labeled fractions written under splits/ (denominator of 1/N; 1 = full).
@@ -217,7 +216,7 @@ def _object_colour(rng: np.random.Generator, cls: int) -> np.ndarray:
     probability ``_HUE_CUE_PROB``, any hue otherwise, so colour is a useful
     but unreliable cue and shape decides the rest."""
     if rng.random() < _HUE_CUE_PROB:
-        hue = _CLASS_HUES[cls - 1] + rng.normal(0, _HUE_CUE_STD)
+        hue = SYNTHETIC_CLASS_HUES[cls - 1] + rng.normal(0, _HUE_CUE_STD)
     else:
         hue = rng.uniform(0, 360)
     return _hsv_colour(rng, hue)

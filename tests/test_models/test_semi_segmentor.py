@@ -142,14 +142,18 @@ def test_bad_semi_cfg_is_rejected():
         tiny_semi_model(use_cutmix_branch=False, use_intensity_branch=False)
 
 
+@pytest.mark.parametrize('segmentor_type', [
+    'MeanTeacherSegmentor', 'IMASSegmentor', 'ESLSegmentor',
+    'ThreeStageSegmentor'
+])
 @pytest.mark.parametrize('key', ['pretrained', 'train_cfg'])
-def test_encoder_decoder_only_keys_must_be_none(key):
+def test_encoder_decoder_only_keys_must_be_none(key, segmentor_type):
     """mmseg's init_model sets them to None (accepted); anything else is an
     error naming the key and where it belongs."""
     from mmseg.registry import MODELS
     from tests._tiny import TINY_SEGMENTOR
     cfg = dict(
-        type='MeanTeacherSegmentor',
+        type=segmentor_type,
         segmentor=TINY_SEGMENTOR,
         data_preprocessor=dict(
             type='MultiBranchSegDataPreProcessor',
