@@ -41,7 +41,10 @@ from .selection import (KEY_RANGE, MODES, NUM_CONF_BINS, SAMPLINGS,
                         keep_mask, kl_divergence, pixel_keys, radix_boundary,
                         select_thresholds)
 
-__all__ = ['PseudoLabelGenerator', 'labeled_class_distribution']
+__all__ = [
+    'PseudoLabelGenerator', 'labeled_class_distribution',
+    'pseudo_label_image_id'
+]
 
 _HALF = 1 << 16
 SUMMARY_FILE = 'summary.json'
@@ -79,7 +82,9 @@ def labeled_class_distribution(dataset,
     return _all_reduce(counts).tolist()
 
 
-def _image_id(info: dict) -> str:
+def pseudo_label_image_id(info: dict) -> str:
+    """The id of a dataset sample in pseudo-label file names and
+    ``list.txt``: ``img_id``, else the image file's stem."""
     img_id = info.get('img_id')
     if img_id is None:
         img_id = osp.splitext(osp.basename(info['img_path']))[0]
@@ -323,7 +328,8 @@ class PseudoLabelGenerator:
             with np.load(self._cache_path(tmp_dir, idx)) as z:
                 labels = torch.from_numpy(z['labels'].astype(np.int64))
                 codes = torch.from_numpy(z['codes'].astype(np.int64))
-            yield idx, _image_id(dataset.get_data_info(idx)), labels, codes
+            img_id = pseudo_label_image_id(dataset.get_data_info(idx))
+            yield idx, img_id, labels, codes
 
     def _key_limits(self, sel: dict, dataset, tmp_dir: str,
                     num_classes: int) -> Optional[torch.Tensor]:
@@ -404,7 +410,7 @@ class PseudoLabelGenerator:
                 summary: dict) -> None:
         lines = []
         for idx in range(len(dataset)):
-            img_id = _image_id(dataset.get_data_info(idx))
+            img_id = pseudo_label_image_id(dataset.get_data_info(idx))
             label = osp.join(out_dir, 'labels', _label_rel_path(img_id))
             lines.append(f'{img_id} {label}\n')
         with open(osp.join(tmp_dir, LIST_FILE), 'w') as f:

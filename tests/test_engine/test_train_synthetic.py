@@ -135,6 +135,8 @@ def test_mmseg_inference_api_predicts_with_the_teacher(trained):
     from mmengine.config import Config
     from mmengine.runner.checkpoint import _load_checkpoint
     from mmseg.apis import inference_model, init_model
+
+    from mmsss.utils.export import plain_segmentor_state_dict
     ckpt = osp.join(trained['work_dir'], 'iter_2.pth')
     img = osp.join(trained['root'], 'JPEGImages', 'val_000000.jpg')
     semi = init_model(CONFIG, ckpt, device='cpu')
@@ -142,10 +144,8 @@ def test_mmseg_inference_api_predicts_with_the_teacher(trained):
     cfg.model = cfg.model.segmentor
     plain = init_model(cfg, None, device='cpu')
     state = _load_checkpoint(ckpt, map_location='cpu')['state_dict']
-    plain.load_state_dict({
-        k[len('teacher.'):]: v
-        for k, v in state.items() if k.startswith('teacher.')
-    })
+    plain.load_state_dict(
+        plain_segmentor_state_dict(state, 'teacher'), strict=True)
     got = inference_model(semi, img)
     want = inference_model(plain, img)
     torch.testing.assert_close(got.seg_logits.data, want.seg_logits.data)

@@ -8,7 +8,7 @@ from mmseg.registry import HOOKS
 from PIL import Image
 
 from mmsss.engine.hooks import PseudoLabelRoundHook
-from mmsss.pseudo_labels import LIST_FILE
+from mmsss.pseudo_labels import LIST_FILE, pseudo_label_image_id
 
 IGNORE_INDEX = 255
 
@@ -42,9 +42,7 @@ class OracleCorrectPseudoLabelRoundHook(PseudoLabelRoundHook):
         gt_of = {}
         for idx in range(len(unlabeled)):
             info = unlabeled.get_data_info(idx)
-            img_id = info.get('img_id') or osp.splitext(
-                osp.basename(info['img_path']))[0]
-            gt_of[str(img_id)] = info.get('seg_map_path')
+            gt_of[pseudo_label_image_id(info)] = info.get('seg_map_path')
         kept = total = 0
         out = self.round_dir(runner, round_idx)
         with open(osp.join(out, LIST_FILE)) as f:
