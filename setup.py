@@ -1,7 +1,8 @@
 """Install mmsss.
 
-``pip install -e .`` (or ``mim install -e .``) once mmcv is present; see
-``tools/setup_env.sh`` for the pinned, tested stack.
+``pip install -e .`` (or ``mim install -e .``) next to mmcv-lite or mmcv
+>=2.0.0rc4,<2.2.0 (extras ``[lite]`` / ``[full]``); ``tools/setup_env.sh``
+installs the pinned, tested stack.
 """
 import os
 import os.path as osp
@@ -99,6 +100,8 @@ if __name__ == '__main__':
         extras_require=dict(
             tests=parse_requirements('requirements/tests.txt'),
             optional=parse_requirements('requirements/optional.txt'),
-            mim=parse_requirements('requirements/mminstall.txt'),
+            mim=parse_requirements('requirements/mim.txt'),
+            lite=parse_requirements('requirements/mmcv_lite.txt'),
+            full=parse_requirements('requirements/mmcv_full.txt'),
         ),
         zip_safe=False)
