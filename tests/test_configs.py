@@ -1,14 +1,21 @@
 """Every config in configs/ parses, and its model, transforms, loops, hooks
-and sampler build from the registries (dataset paths aside)."""
+and sampler build from the registries (dataset paths aside); every method
+config has a unique-name alias for mim that resolves to the same config."""
 import glob
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = sorted(
-    p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
+import make_config_aliases  # noqa: E402
+
+sys.path.pop(0)
+
+CONFIGS = make_config_aliases.method_configs()
+ALIASES = sorted(make_config_aliases.plan())
 
 
 def _pipelines(cfg):
@@ -84,3 +91,51 @@ def test_config_builds(path):
     if sampler.type == 'MultiSourceSampler':
         assert sampler.batch_size == cfg.train_dataloader.batch_size
         assert hasattr(model, 'teacher')
+
+
+def test_aliases_exist_and_are_unique():
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'misc',
+                                  'make_config_aliases.py'), '--check'],
+        capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert len(ALIASES) == len(CONFIGS)
+    all_names = [osp.basename(p) for p in ALIASES]
+    assert len(set(all_names)) == len(all_names)
+
+
+def _resolved(path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(path).to_dict()
+    return cfg
+
+
+@pytest.mark.parametrize('alias', ALIASES, ids=osp.basename)
+def test_alias_resolves_to_its_config(alias):
+    with open(alias) as f:
+        f.readline()
+        base = f.readline().split("'")[1]
+    target = osp.join(osp.dirname(alias), base)
+    assert osp.basename(alias) == \
+        make_config_aliases.alias_name(target)
+    assert _resolved(alias) == _resolved(target)
+
+
+def test_alias_check_fails_on_duplicates_and_missing(tmp_path, monkeypatch):
+    """--check catches a missing alias and a name that is not unique."""
+    cfgs = tmp_path / 'configs'
+    (cfgs / 'a').mkdir(parents=True)
+    (cfgs / 'b').mkdir()
+    (cfgs / 'a' / 'x.py').write_text('x = 1\n')
+    (cfgs / 'b' / 'a_x.py').write_text('y = 1\n')  # same name as a's alias
+    monkeypatch.setattr(make_config_aliases, 'ROOT', str(tmp_path))
+    monkeypatch.setattr(make_config_aliases, 'CONFIGS', str(cfgs))
+    orig = make_config_aliases.method_configs
+    monkeypatch.setattr(make_config_aliases, 'method_configs',
+                        lambda root=str(cfgs): orig(root))
+    found = make_config_aliases.problems(make_config_aliases.plan())
+    assert any(p.startswith('missing alias') for p in found), found
+    assert make_config_aliases.main([]) == 1  # writes, still not unique
+    found = make_config_aliases.problems(make_config_aliases.plan())
+    assert found == ['a_x.py is not unique: configs/a/a_x.py, '
+                     'configs/b/a_x.py'], found
