@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 ROOT = osp.dirname(osp.abspath(__file__))
 
@@ -42,44 +43,72 @@ def parse_requirements(fname):
     return reqs
 
 
-def add_mim_extension():
-    """Expose configs/, tools/ and model-index.yml under ``mmsss/.mim``.
+MIM_ITEMS = ('tools', 'configs', 'model-index.yml')
 
-    Symlinks for editable installs, copies for sdist/wheel builds, as mmseg
-    does, so ``mim train mmsss configs/...`` finds them.
-    """
-    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
-        mode = 'copy' if platform.system() == 'Windows' else 'symlink'
-    elif 'sdist' in sys.argv or 'bdist_wheel' in sys.argv or \
-            platform.system() == 'Windows':
-        mode = 'copy'
+
+def _copy_item(src, dst):
+    if osp.islink(dst) or osp.isfile(dst):
+        os.remove(dst)
+    elif osp.isdir(dst):
+        shutil.rmtree(dst)
+    if osp.isfile(src):
+        shutil.copyfile(src, dst)
     else:
+        shutil.copytree(
+            src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
+
+def link_mim_items():
+    """Editable installs: ``mmsss/.mim/{tools,configs,model-index.yml}`` as
+    symlinks to the checkout (copies on Windows), so that ``mim train/test/run
+    mmsss`` sees the live files. Wheel builds never touch the source tree
+    (see :class:`BuildPyWithMim`)."""
+    if 'develop' not in sys.argv and 'editable_wheel' not in sys.argv:
         return
     mim_path = osp.join(ROOT, 'mmsss', '.mim')
     os.makedirs(mim_path, exist_ok=True)
-    for name in ['tools', 'configs', 'model-index.yml']:
+    for name in MIM_ITEMS:
         src = osp.join(ROOT, name)
         if not osp.exists(src):
             continue
         dst = osp.join(mim_path, name)
-        if osp.islink(dst) or osp.isfile(dst):
-            os.remove(dst)
-        elif osp.isdir(dst):
-            shutil.rmtree(dst)
-        if mode == 'symlink':
+        if platform.system() != 'Windows':
+            if osp.islink(dst) and os.readlink(dst) == osp.relpath(
+                    src, mim_path):
+                continue
+            if osp.lexists(dst):
+                if osp.islink(dst) or osp.isfile(dst):
+                    os.remove(dst)
+                else:
+                    shutil.rmtree(dst)
             try:
                 os.symlink(osp.relpath(src, mim_path), dst)
                 continue
             except OSError:
                 warnings.warn(f'could not symlink {src}; copying it')
-        if osp.isfile(src):
-            shutil.copyfile(src, dst)
-        else:
-            shutil.copytree(src, dst)
+        _copy_item(src, dst)
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also puts copies of ``tools/``, ``configs/`` and
+    ``model-index.yml`` in the build's ``mmsss/.mim`` (wheels, ``pip install
+    .``, ``mim install .``), as mmseg ships them, without writing to the
+    source tree."""
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        target = osp.join(self.build_lib, 'mmsss', '.mim')
+        os.makedirs(target, exist_ok=True)
+        for name in MIM_ITEMS:
+            src = osp.join(ROOT, name)
+            if osp.exists(src):
+                _copy_item(src, osp.join(target, name))
 
 
 if __name__ == '__main__':
-    add_mim_extension()
+    link_mim_items()
     setup(
         name='mmsss',
         version=get_version(),
@@ -92,8 +121,7 @@ if __name__ == '__main__':
         packages=find_packages(exclude=('configs', 'configs.*', 'tools',
                                         'tools.*', 'tests', 'tests.*',
                                         'projects', 'projects.*')),
-        include_package_data=True,
-        package_data={'mmsss': ['.mim/**/*']},
+        cmdclass={'build_py': BuildPyWithMim},
         python_requires='>=3.8',
         license='Apache License 2.0',
         install_requires=parse_requirements('requirements/runtime.txt'),
