@@ -200,3 +200,29 @@ def test_mmseg_imports_after_mmsss_in_fresh_interpreter():
                          text=True, cwd='/', env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() in ('stand-in', 'compiled')
+
+
+def test_entry_points_import_mmsss_before_mmseg():
+    """Tools and project modules import mmsss (which installs the stand-in)
+    before their first mmseg import, so they run on mmcv-lite."""
+    import glob
+    import re
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    files = glob.glob(osp.join(root, 'tools', '**', '*.py'), recursive=True)
+    files += glob.glob(
+        osp.join(root, 'projects', '**', '*.py'), recursive=True)
+    mmsss_re = re.compile(r'^\s*(import mmsss\b|from mmsss[ .])')
+    mmseg_re = re.compile(r'^\s*(import mmseg\b|from mmseg[ .])')
+    late = []
+    for path in files:
+        with open(path) as f:
+            lines = f.read().splitlines()
+        first_seg = next(
+            (i for i, s in enumerate(lines) if mmseg_re.match(s)), None)
+        if first_seg is None:
+            continue
+        first_sss = next(
+            (i for i, s in enumerate(lines) if mmsss_re.match(s)), None)
+        if first_sss is None or first_sss > first_seg:
+            late.append(osp.relpath(path, root))
+    assert late == []

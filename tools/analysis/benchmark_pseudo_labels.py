@@ -49,10 +49,10 @@ def parse_args(argv=None):
 
 def worker(args):
     import torch
+
+    import mmsss  # noqa: F401  (first: mmcv-lite stand-in)
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS, MODELS
-
-    import mmsss  # noqa: F401
     from mmsss.pseudo_labels import PseudoLabelGenerator
     from mmsss.testing import ProjectionSegmentor
     init_default_scope('mmseg')

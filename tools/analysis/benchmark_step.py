@@ -93,10 +93,10 @@ def _parse_value(text):
 
 
 def build_model(config, depth, crop, device, overrides=()):
+    import mmsss  # noqa: F401  (first: mmcv-lite stand-in)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
-    import mmsss  # noqa: F401
 
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmseg'))

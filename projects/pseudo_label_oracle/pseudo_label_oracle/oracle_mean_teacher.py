@@ -2,6 +2,7 @@
 oracle built from the unlabeled ground truth (analysis only)."""
 from typing import Dict
 
+import mmsss  # noqa: F401  (before mmseg: mmcv-lite stand-in)
 import torch
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList

@@ -3,6 +3,7 @@
 import os
 import os.path as osp
 
+import mmsss  # noqa: F401  (before mmseg: mmcv-lite stand-in)
 import numpy as np
 from mmseg.registry import HOOKS
 from PIL import Image

@@ -13,6 +13,7 @@ import argparse
 import os.path as osp
 
 import cv2
+import mmsss  # noqa: F401  (before mmseg: mmcv-lite stand-in)
 import numpy as np
 from mmseg.apis import inference_model, init_model
 from PIL import Image
