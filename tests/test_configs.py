@@ -139,3 +139,24 @@ def test_alias_check_fails_on_duplicates_and_missing(tmp_path, monkeypatch):
     found = make_config_aliases.problems(make_config_aliases.plan())
     assert found == ['a_x.py is not unique: configs/a/a_x.py, '
                      'configs/b/a_x.py'], found
+
+
+def test_model_index_lists_every_method_and_configs_exist():
+    """model-index.yml imports a metafile per method folder; every model's
+    Config exists and is a unique name that mim can find alone."""
+    import yaml
+    with open(osp.join(ROOT, 'model-index.yml')) as f:
+        imports = yaml.safe_load(f)['Import']
+    methods = {make_config_aliases.method_of(p) for p in CONFIGS}
+    assert {p.split('/')[1] for p in imports} == methods
+    alias_names = {osp.basename(p) for p in ALIASES}
+    names = []
+    for meta in imports:
+        with open(osp.join(ROOT, meta)) as f:
+            models = yaml.safe_load(f)['Models']
+        assert models, meta
+        for m in models:
+            assert osp.isfile(osp.join(ROOT, m['Config'])), m['Config']
+            assert osp.basename(m['Config']) in alias_names, m['Config']
+            names.append(m['Name'])
+    assert len(names) == len(set(names))
