@@ -1,6 +1,6 @@
 # ESL, Cityscapes, 744 labeled images (1/4), DeepLabV3+ R101 (OS 16) +
-# projector head, crop 769, OHEM, 8 labeled + 8 unlabeled per step
-# (4 GPUs x (2 + 2)), SGD lr 0.01 (heads x10), wd 5e-4, poly 0.9,
+# projector head, crop 769, OHEM cross-entropy, 8 labeled + 8 unlabeled per
+# step (4 GPUs x (2 + 2)), SGD lr 0.01 (heads x10), wd 5e-4, poly 0.9,
 # 200 unlabeled epochs, sliding-window evaluation (769, stride 512).
 #   tools/dist_train.sh configs/esl/cityscapes_744.py 4
 # The method's settings are in ../_base_/esl_deeplabv3plus_r101-d16.py.
@@ -12,8 +12,11 @@ num_labeled = 744
 segmentor = _base_.segmentor
 segmentor.data_preprocessor.size = _base_.crop_size
 segmentor.decode_head.num_classes = 19
-segmentor.decode_head.sampler = dict(
-    type='OHEMPixelSampler', thresh=0.7, min_kept=25000)
+# OHEM cross-entropy of U2PL / iMAS (the paper has no code): mean over the
+# kept pixels, min_kept over one GPU's labeled batch (2 crops: the 25000 per
+# image of the earlier OHEMPixelSampler setting)
+segmentor.decode_head.loss_decode = dict(
+    _delete_=True, type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=50000)
 segmentor.test_cfg = dict(
     mode='slide', crop_size=(769, 769), stride=(512, 512))
 model = dict(

@@ -34,7 +34,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils import cutmix, resize_to
+from ..utils import cutmix, mixing_rate, resize_to
 from ..utils.contrastive import (pixel_to_part_infonce, sample_anchors,
                                  sample_bank_indices)
 from ..utils.prototypes import (assign_parts, ema_update_prototypes,
@@ -59,7 +59,12 @@ _ESL_DEFAULTS = dict(
     # the strong view is a CutMix of the weak view (no intensity branch)
     use_intensity_branch=False,
     use_cutmix_branch=True,
-    cutmix=dict(prob=1.0, area_range=(0.02, 0.4), aspect_range=(0.3, 3.3)),
+    # boxes from another image of the batch (MeanTeacherSegmentor)
+    cutmix=dict(
+        prob=1.0,
+        area_range=(0.02, 0.4),
+        aspect_range=(0.3, 3.3),
+        pairing='shift'),
     num_parts=5,  # K; 0 switches the contrastive branch (and P) off
     prototype_momentum=0.99,  # θ of Eq. 12
     # backbone output used as E(x); None: the decode head's in_index
@@ -361,7 +366,8 @@ class ESLSegmentor(MeanTeacherSegmentor):
             self.resize_logits(s['logits'][n_l:], size), soft_cut)
 
         info = self._step_info(pseudo, conf, multi_batch_data_samples)
-        info['cutmix_rate'] = plan['trigger'].float().mean()
+        info['cutmix_rate'] = mixing_rate(plan['masks'], plan['pair_index'])
+        info['cutmix_trigger_rate'] = plan['trigger'].float().mean()
         info['soft_label_classes'] = (soft > 0).sum(1).float().mean()
         if self.use_contrast:
             s_proj = self.student.projector(s['dec'])

@@ -15,7 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils import box_masks, cutmix
+from ..utils import box_masks, cutmix, mixing_rate
 from ..utils.hardness import HARDNESS_STRATEGIES, compute_easiness
 from ..utils.imas_cutmix import (reverse_rank_pairs, sample_side_fraction,
                                  side_fraction_boxes)
@@ -89,7 +89,13 @@ class IMASSegmentor(MeanTeacherSegmentor):
     - ``adaptive_intensity``: blend the strong view towards the weak one
       (off: the plain strong view); ``intensity_mode`` 'blend' | 'select'.
     - ``adaptive_cutmix``: trigger with ``mean(e)`` and reverse-rank pairs
-      (off: trigger with ``cutmix.prob`` and random pairs); the two halves
+      (off: trigger with ``cutmix.prob`` and the mean teacher's random
+      pairs, a cyclic shift that never pairs an image with itself; the
+      official code's ``randperm`` is ``cutmix.pairing='randperm'``).
+      Reverse-rank pairs never pair an image with itself for an even N; for
+      an odd N the median image is its own partner, as in the official
+      ``cut_mix_by_hardness``, and is not counted as mixed in
+      ``unsup_cutmix_rate``. The two halves
       can be set separately with ``cutmix.adaptive_trigger`` /
       ``cutmix.adaptive_pairing``.
     - ``hardness_strategy``: 'imas' | 'high-ratios' | 'losses'.
@@ -182,9 +188,11 @@ class IMASSegmentor(MeanTeacherSegmentor):
             prob = e.new_full((), float(cfg['prob']))  # no host copy
         trigger = torch.rand((), device=device) < prob
         if cfg['adaptive_pairing']:
+            # odd N: the median image keeps its own content (as official)
+            self._warn_if_no_cutmix_partner(num)
             pair_index = reverse_rank_pairs(e)
         else:
-            pair_index = torch.randperm(num, device=device)
+            pair_index = self.random_pairs(num, device)
         v = sample_side_fraction(cfg['v_range'], device=device)
         boxes = side_fraction_boxes(num, size, v, device=device)
         return dict(
@@ -265,10 +273,13 @@ class IMASSegmentor(MeanTeacherSegmentor):
         info['easiness_std'] = e.std(unbiased=False)
         info['high_conf_ratio_student'] = stats['ratio_student'].mean()
         if plan is not None:
-            info['cutmix_rate'] = plan['trigger'].float()
+            # real rate: triggered, non-empty box, from another image
+            info['cutmix_rate'] = mixing_rate(plan['masks'] & plan['trigger'],
+                                              plan['pair_index'])
+            info['cutmix_trigger_rate'] = plan['trigger'].float()
             info['cutmix_prob'] = plan['prob'].float()
         for k in ('high_conf_ratio', 'pseudo_acc', 'easiness_mean',
-                  'cutmix_rate'):
+                  'cutmix_rate', 'cutmix_trigger_rate'):
             if k in info:
                 losses[f'unsup_{k}'] = info[k]
         info.update(stats)

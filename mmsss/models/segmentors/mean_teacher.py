@@ -6,14 +6,17 @@ intensity-augmented (strong) view and from a CutMix of the weak view. iMAS
 subclasses this and makes the per-image weights, the strong view and the
 CutMix pairing adaptive.
 """
+import logging
 from typing import Dict, Optional
 
 import torch
+from mmengine.logging import print_log
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils import box_masks, cutmix, random_boxes
+from ..utils import (box_masks, cutmix, cyclic_shift_pairs, mixing_rate,
+                     random_boxes)
 from .semi_base import SemiBaseSegmentor
 
 __all__ = ['MeanTeacherSegmentor']
@@ -27,8 +30,18 @@ _DEFAULTS = dict(
     unsup_reduction='all_pixels',
     use_intensity_branch=True,
     use_cutmix_branch=True,
-    cutmix=dict(prob=0.5, area_range=(0.02, 0.4), aspect_range=(0.3, 3.3)),
+    # pairing: 'shift' = random cyclic shift, never the image itself when
+    # N >= 2 (see cyclic_shift_pairs); 'randperm' = torch.randperm, which
+    # leaves an image with itself with probability 1/N (the random pairing
+    # of the official iMAS code, imas/dataset/cutmix_tensor.py; ablation
+    # only)
+    cutmix=dict(
+        prob=0.5,
+        area_range=(0.02, 0.4),
+        aspect_range=(0.3, 3.3),
+        pairing='shift'),
 )
+CUTMIX_PAIRINGS = ('shift', 'randperm')
 
 
 @MODELS.register_module()
@@ -47,7 +60,17 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
     ``semi_train_cfg`` keys (defaults in ``_DEFAULTS``): ``sup_weight``,
     ``unsup_weight`` (λ_u), ``conf_thresh`` (τ), ``unsup_reduction``,
     ``use_intensity_branch``, ``use_cutmix_branch``, ``cutmix`` (``prob``:
-    per-image trigger probability; ``area_range``, ``aspect_range``).
+    per-image trigger probability; ``area_range``, ``aspect_range``;
+    ``pairing``).
+
+    CutMix partners: a random cyclic shift of the batch
+    (:func:`~mmsss.models.utils.cyclic_shift_pairs`), so with N ≥ 2
+    unlabeled images no image is mixed with itself. With N = 1 there is no
+    other image: the CutMix view equals the weak view, a warning is logged
+    once, and ``unsup_cutmix_rate`` is 0. ``unsup_cutmix_rate`` is the
+    fraction of images that really received a non-empty box from another
+    image; ``unsup_cutmix_trigger_rate`` the fraction whose box was
+    triggered.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -64,6 +87,11 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
             raise ValueError("semi_train_cfg.unsup_reduction must be "
                              "'all_pixels' or 'valid_pixels', got "
                              f"{cfg['unsup_reduction']!r}")
+        if cfg['cutmix']['pairing'] not in CUTMIX_PAIRINGS:
+            raise ValueError('semi_train_cfg.cutmix.pairing must be one of '
+                             f'{CUTMIX_PAIRINGS}, got '
+                             f"{cfg['cutmix']['pairing']!r}")
+        self._warned_no_cutmix_partner = False
 
     # ---------------- hooks for subclasses -------------------------------
     def unsup_statistics(self, weak: Tensor, teacher_logits: Tensor,
@@ -80,14 +108,33 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
                        stats: Dict[str, Tensor]) -> Tensor:
         return strong
 
+    def random_pairs(self, num: int, device) -> Tensor:
+        """Random CutMix partners, (N,) long (``cutmix.pairing``)."""
+        self._warn_if_no_cutmix_partner(num)
+        if self.semi_train_cfg['cutmix']['pairing'] == 'randperm':
+            return torch.randperm(num, device=device)
+        return cyclic_shift_pairs(num, device=device)
+
+    def _warn_if_no_cutmix_partner(self, num: int) -> None:
+        """Warn once when the batch has a single unlabeled image."""
+        if num == 1 and not self._warned_no_cutmix_partner:
+            self._warned_no_cutmix_partner = True
+            print_log(
+                'CutMix: one unlabeled image per GPU, no other image to mix '
+                'with: the CutMix view is the weak view itself '
+                '(unsup_cutmix_rate = 0)',
+                logger='current',
+                level=logging.WARNING)
+
     def cutmix_plan(self, stats: Dict[str, Tensor], num: int, size,
                     device) -> Dict[str, Tensor]:
         """Which images get a box, from which partner, where.
 
-        Returns dict(masks=(N, H, W) bool, pair_index=(N,) long).
+        Returns dict(masks=(N, H, W) bool, pair_index=(N,) long,
+        trigger=(N,) bool).
         """
         cfg = self.semi_train_cfg['cutmix']
-        pair_index = torch.randperm(num, device=device)
+        pair_index = self.random_pairs(num, device)
         boxes = random_boxes(
             num,
             size,
@@ -185,7 +232,9 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
 
         info = self._step_info(pseudo, conf, multi_batch_data_samples)
         if cfg['use_cutmix_branch']:
-            info['cutmix_rate'] = plan['trigger'].float().mean()
+            info['cutmix_rate'] = mixing_rate(plan['masks'],
+                                              plan['pair_index'])
+            info['cutmix_trigger_rate'] = plan['trigger'].float().mean()
         info.update(stats)
         self.last_unsup_info = {k: v.detach() for k, v in info.items()}
         for k, v in info.items():

@@ -4,6 +4,10 @@ Boxes are described per sample by (y1, x1, y2, x2) integer corners; a box is
 turned into a boolean mask and the masked pixels of sample ``i`` are taken
 from sample ``pair_index[i]``. Image, pseudo-label and any per-pixel maps
 (confidence, soft labels, ...) are pasted with the same mask.
+
+Partners come from :func:`cyclic_shift_pairs` (never the image itself when
+the batch has two or more images); :func:`mixing_rate` measures how many
+images really received content from another image.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -47,6 +51,68 @@ def random_boxes(num: int,
     y1 = ((h - bh + 1) * rand[:, 2]).floor().clamp(max=h - bh)
     x1 = ((w - bw + 1) * rand[:, 3]).floor().clamp(max=w - bw)
     return torch.stack([y1, x1, y1 + bh, x1 + bw], dim=1).long()
+
+
+def cyclic_shift_pairs(num: int,
+                       generator: Optional[torch.Generator] = None,
+                       device=None) -> Tensor:
+    """Partner of every image: ``pair[i] = (i + s) mod N``, one shift
+    ``s ~ U{1, …, N−1}`` per batch.
+
+    Why a random cyclic shift rather than ``torch.randperm`` or a uniformly
+    random derangement:
+
+    - ``randperm`` leaves an image with itself with probability 1/N (with
+      the configs' 2 unlabeled images per GPU, half of the batches are not
+      mixed at all). A shift ``s ∈ [1, N)`` has no fixed point.
+    - It is a permutation, so every image is the source of exactly one
+      other, and the partner of each image is uniform over the other N − 1
+      images, like a uniform derangement.
+    - It costs one ``randint`` on the device (no host sync, no rejection
+      loop, which a uniform derangement needs). Only the joint structure is
+      narrower (N − 1 of the derangements); the sampler already shuffles the
+      batch order, and each image's CutMix depends on its own partner only.
+    - It generalises the fixed shift of U2PL (``(i + 1) % batch_size``,
+      ``u2pl/dataset/augmentation.py``, ``generate_unsup_data``).
+
+    With N = 1 there is no other image: the single image is its own partner
+    (``[0]``), so CutMix leaves it unchanged; :func:`mixing_rate` then
+    reports 0 and the segmentors warn once.
+
+    Args:
+        num (int): Batch size N.
+        generator (torch.Generator, optional): On ``device``.
+        device: Device of the result.
+
+    Returns:
+        Tensor: (N,) long source index of every target.
+    """
+    index = torch.arange(num, device=device)
+    if num < 2:
+        return index
+    shift = torch.randint(
+        1, num, (1, ), generator=generator, device=device)
+    return (index + shift) % num
+
+
+def mixing_rate(masks: Tensor, pair_index: Tensor) -> Tensor:
+    """Fraction of images whose CutMix really changed their content: a
+    non-empty box, pasted from a *different* image.
+
+    Args:
+        masks (Tensor): (N, H, W) bool, the boxes actually pasted (trigger
+            already applied).
+        pair_index (Tensor): (N,) long source of every target.
+
+    Returns:
+        Tensor: 0-dim float in [0, 1] (0 for an empty batch).
+    """
+    num = pair_index.numel()
+    if num == 0:
+        return masks.new_zeros((), dtype=torch.float32)
+    own = pair_index == torch.arange(num, device=pair_index.device)
+    mixed = masks.flatten(1).any(dim=1) & ~own
+    return mixed.float().mean()
 
 
 def cutmix(masks: Tensor, pair_index: Tensor, *tensors: Tensor):
