@@ -12,6 +12,17 @@ geometric = [
         scale=(64, 64),
         ratio_range=(0.75, 1.5),
         keep_ratio=True),
+    # DARS util/transform.py + tool/train*.py: rotation +-10 deg (p 0.5;
+    # image padded with the mean, BGR here, label with 255; mmseg rotates
+    # about ((w-1)/2, (h-1)/2), the official code about (w/2, h/2)) and a
+    # 5x5 Gaussian blur (p 0.5), on labeled and pseudo-labeled images alike
+    dict(
+        type='RandomRotate',
+        prob=0.5,
+        degree=10,
+        pad_val=(103.53, 116.28, 123.675),
+        seg_pad_val=255),
+    dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5),
     dict(type='RandomCrop', crop_size=(64, 64)),
     dict(type='RandomFlip', prob=0.5),
 ]
