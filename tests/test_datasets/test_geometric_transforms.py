@@ -44,6 +44,21 @@ def test_random_rescale_factor_distribution():
     assert abs(fs.mean() - 1.25) < 0.03  # uniform on [0.5, 2.0]
 
 
+def test_random_rescale_grid():
+    """step=0.1 on [0.5, 1.5]: the 11 factors of the three-stage code."""
+    t = TRANSFORMS.build(
+        dict(type='RandomRescale', ratio_range=(0.5, 1.5), step=0.1))
+    np.random.seed(2)
+    fs = [round(t(_results(10, 10))['rescale_factor'], 6)
+          for _ in range(1100)]
+    values, counts = np.unique(fs, return_counts=True)
+    np.testing.assert_allclose(values, np.round(np.arange(5, 16) / 10, 6))
+    assert counts.min() > 60  # ~100 each
+    with pytest.raises(ValueError, match='step'):
+        TRANSFORMS.build(
+            dict(type='RandomRescale', ratio_range=(0.5, 1.5), step=0.3))
+
+
 def test_random_rescale_rejects_bad_range():
     with pytest.raises(ValueError, match='ratio_range'):
         TRANSFORMS.build(dict(type='RandomRescale', ratio_range=(0, 2)))
@@ -148,3 +163,39 @@ def test_dars_rotation_pads_label_255_and_keeps_alignment():
             out_img[inner][:, 0].astype(np.int64),
             out_seg[inner].astype(np.int64) * 25)
     assert padded >= 7
+
+
+@pytest.mark.parametrize('config,ratio_range,step', [
+    ('configs/imas/voc_1-8.py', (0.5, 2.0), None),
+    ('configs/imas/voc_blended_1323_r50.py', (0.5, 2.0), None),
+    ('configs/esl/voc_92.py', (0.5, 2.0), None),
+    ('configs/mean_teacher/voc_1-8.py', (0.5, 2.0), None),
+    ('configs/three_stage/voc_aug_1-8.py', (0.5, 1.5), 0.1),
+    ('configs/dars/voc_1464_deeplabv2_r101_321.py', (0.5, 1.5), None),
+])
+def test_voc_configs_rescale_by_own_size(config, ratio_range, step):
+    """Every training pipeline of the VOC configs rescales by a factor of
+    the image's own size, with the official range, and has no RandomResize
+    (which scales relative to a fixed target)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    found = []
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            if obj.get('type') in ('RandomRescale', 'RandomResize'):
+                found.append(obj)
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                walk(v)
+
+    walk(cfg.train_dataloader.to_dict())
+    walk(cfg.train_cfg.to_dict())  # DARS: per-round dataloaders
+    assert found, config
+    for t in found:
+        assert t['type'] == 'RandomRescale', (config, t)
+        assert tuple(t['ratio_range']) == ratio_range, (config, t)
+        assert t.get('step') == step, (config, t)
+

@@ -12,11 +12,11 @@ branch_field = ['sup', 'unsup_weak', 'unsup_strong']
 
 # geometric weak augmentation, applied once per sample
 weak_geometric = [
-    dict(
-        type='RandomResize',
-        scale=(2048, 512),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
+    # a factor in [0.5, 2.0] of the image's own size (long side 250-1000 px
+    # for VOC's 500-px images): iMAS/U2PL rand_resize [0.5, 2.0]; ESL paper.
+    # mmseg's RandomResize(scale=(2048, 512)) would first bring the short
+    # side to 512, i.e. ~1.37x larger images.
+    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
 ]

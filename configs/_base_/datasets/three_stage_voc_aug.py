@@ -5,8 +5,9 @@
 # public U2PL split; make the others with
 #   python tools/misc/make_splits.py FULL_LIST data/splits/pascal_blended/106 \
 #       --ratio 1/100 --seed 0).
-# Crop 321, random scale [0.5, 1.5] + flip (Hung et al.'s augmentation, as in
-# the official code). Layout of the stages as in three_stage_synthetic.py.
+# Crop 321, random scale {0.5, 0.6, ..., 1.5} of the image's own size + flip
+# (Hung et al.'s augmentation, as in the official code). Layout of the stages
+# as in three_stage_synthetic.py.
 dataset_type = 'SemiVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012/'
 split_root = '../../splits/pascal_blended/'  # relative to data_root
@@ -16,11 +17,10 @@ crop_size = (321, 321)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong']
 data_prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
 geometric = [
-    dict(
-        type='RandomResize',
-        scale=(2048, 512),
-        ratio_range=(0.5, 1.5),
-        keep_ratio=True),
+    # official (main.py: aug_scale_hung = True for VOC; datapipe/
+    # seg_transforms_cv.py SegCVTransformRandomCropScaleHung): a factor of
+    # the image's own size from {0.5, 0.6, ..., 1.5}, then a 321 crop
+    dict(type='RandomRescale', ratio_range=(0.5, 1.5), step=0.1),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
 ]

@@ -2,9 +2,10 @@
 mmseg/mmcv lack.
 
 - :class:`RandomRescale`: resize by a random factor of the image's *own*
-  size (semseg/DARS ``util/transform.py`` ``RandScale``; the iMAS/U2PL
-  ``RandResize`` on VOC), unlike mmseg's ``RandomResize``, whose ratio
-  multiplies a fixed target scale.
+  size (semseg/DARS ``util/transform.py`` ``RandScale``, continuous; the
+  three-stage code's ``SegCVTransformRandomCropScaleHung``,
+  ``datapipe/seg_transforms_cv.py``, factors 0.5, 0.6, ..., 1.5), unlike
+  mmseg's ``RandomResize``, whose ratio multiplies a fixed target scale.
 - :class:`RandomGaussianBlur`: ``cv2.GaussianBlur`` with a fixed kernel and
   the sigma OpenCV derives from it (DARS ``util/transform.py``
   ``RandomGaussianBlur``: 5x5, sigma 0, p 0.5).
@@ -31,20 +32,37 @@ class RandomRescale(BaseTransform):
 
     Args:
         ratio_range (tuple[float, float]): (min, max) factor, min > 0.
+        step (float, optional): draw from the grid min, min + step, ...,
+            max (uniformly) instead of the continuous range.
         interpolation (str): image interpolation. Default 'bilinear'.
     """
 
-    def __init__(self, ratio_range=(0.5, 2.0), interpolation='bilinear'):
+    def __init__(self,
+                 ratio_range=(0.5, 2.0),
+                 step=None,
+                 interpolation='bilinear'):
         low, high = ratio_range
         if not 0 < low <= high:
             raise ValueError('RandomRescale: ratio_range must be (min, max) '
                              f'with 0 < min <= max, got {ratio_range}')
         self.ratio_range = (float(low), float(high))
+        self.num_steps = None
+        if step is not None:
+            n = (high - low) / step
+            if step <= 0 or abs(n - round(n)) > 1e-6:
+                raise ValueError('RandomRescale: step must be > 0 and divide '
+                                 f'max - min, got step {step} for '
+                                 f'{ratio_range}')
+            self.num_steps = int(round(n))
+        self.step = step
         self.interpolation = interpolation
 
     @cache_randomness
     def _draw_factor(self):
-        return float(np.random.uniform(*self.ratio_range))
+        low, high = self.ratio_range
+        if self.num_steps is None:
+            return float(np.random.uniform(low, high))
+        return low + self.step * int(np.random.randint(0, self.num_steps + 1))
 
     def transform(self, results):
         factor = self._draw_factor()
@@ -62,7 +80,7 @@ class RandomRescale(BaseTransform):
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(ratio_range={self.ratio_range}, '
-                f'interpolation={self.interpolation!r})')
+                f'step={self.step}, interpolation={self.interpolation!r})')
 
 
 @TRANSFORMS.register_module()
