@@ -78,8 +78,11 @@ def test_training_logs_esl_losses_and_fills_bank(trained):
     buffers = trained['first']['buffers']
     assert bool(buffers['prototypes_initialized'])
     assert buffers['bank_count'].sum() > 0
-    # K-means gave unit prototypes; EMA moved them slightly since
+    # K-means gave unit prototypes; the Eq. 12 EMA keeps them on the unit
+    # sphere (all-zero only for a class without labeled pixels)
     assert buffers['prototypes'].abs().sum() > 0
+    norms = buffers['prototypes'].norm(dim=2)
+    assert (((norms - 1).abs() < 1e-4) | (norms == 0)).all(), norms
 
 
 def test_resume_restores_prototypes_and_bank_bit_for_bit(trained):

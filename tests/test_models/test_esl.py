@@ -1,7 +1,9 @@
 """ESL pieces against independent references: dynamic soft labels (numpy
 loop), soft CE (hand computation), seeded K-means, part assignment and MAP
 (hand-made map), FIFO queues (deque), pixel-to-part InfoNCE (direct
-formula), prototype EMA, and ESLSegmentor steps on the tiny model."""
+formula), the negatives' (c, k) queues on a hand-built bank under both rules,
+the unit-sphere prototype EMA (hand computation), and ESLSegmentor steps on
+the tiny model."""
 import collections
 import math
 
@@ -164,16 +166,63 @@ def test_part_assignment_and_map_by_hand():
     assert torch.equal(sums[0], expected)
 
 
-def test_prototype_ema_eq12():
+def test_prototype_ema_eq12_one_step_by_hand():
+    """Eq. 12 on the unit sphere: P <- normalize(θ·P̂ + (1 − θ)·MAP̂), MAP̂
+    the direction of the batch sum of normalised features."""
     from mmsss.models.utils import ema_update_prototypes
-    protos = torch.tensor([[[1., 0.], [0., 0.]], [[0., 2.], [4., 4.]]])
-    sums = torch.tensor([[3., 3.], [2., 4.], [0., 0.], [8., 0.]])
-    counts = torch.tensor([3., 2., 0., 4.])
+    protos = torch.tensor([[[1., 0.], [0., 0.]], [[0., 2.], [3., 4.]]])
+    sums = torch.tensor([[3., 4.], [0., -2.], [5., 5.], [0., -3.]])
+    counts = torch.tensor([2., 2., 0., 4.])
     out = ema_update_prototypes(protos, sums, counts, 0.9)
-    # part (0,0): 0.9*(1,0)+0.1*(1,1); (0,1) was empty: takes the MAP;
-    # (1,0) has no pixels: unchanged; (1,1): 0.9*(4,4)+0.1*(2,0)
-    exp = torch.tensor([[[1., 0.1], [1., 2.]], [[0., 2.], [3.8, 3.6]]])
-    assert torch.allclose(out, exp)
+    # (0,0): MAP direction (3,4)/5 = (.6,.8) (not the raw mean (1.5, 2));
+    #        .9*(1,0) + .1*(.6,.8) = (.96,.08), norm sqrt(.928)
+    # (0,1): all zeros before: takes the MAP direction (0,-1)
+    # (1,0): no pixels: unchanged, even off the sphere
+    # (1,1): (3,4) is first brought to (.6,.8):
+    #        .9*(.6,.8) + .1*(0,-1) = (.54,.62), norm sqrt(.676)
+    exp = torch.tensor([[[.96 / math.sqrt(.928), .08 / math.sqrt(.928)],
+                         [0., -1.]],
+                        [[0., 2.],
+                         [.54 / math.sqrt(.676), .62 / math.sqrt(.676)]]])
+    assert torch.allclose(out, exp, atol=1e-6)
+    # only the direction of the batch sum matters: features of any scale
+    # and any pixel count move a unit prototype by the same θ-weighted step
+    again = ema_update_prototypes(protos, 100. * sums, 7. * counts, 0.9)
+    assert torch.allclose(again, out, atol=1e-6)
+
+
+def test_prototype_ema_stays_on_unit_sphere():
+    from mmsss.models.utils import ema_update_prototypes, seeded_kmeans
+    g = torch.Generator().manual_seed(0)
+    c, k, d = 3, 4, 8
+    protos = torch.stack([
+        seeded_kmeans(5. * torch.randn(40, d, generator=g), k, seed=i)
+        for i in range(c)
+    ])
+    assert torch.allclose(protos.norm(dim=2), torch.ones(c, k))
+    start = protos.clone()
+    for _ in range(300):
+        # raw-scale features (norm ~ 50) and parts missing from some batches
+        sums = 50. * torch.randn(c * k, d, generator=g) + 20.
+        counts = torch.randint(0, 3, (c * k, ), generator=g).float()
+        protos = ema_update_prototypes(protos, sums, counts, 0.99)
+        assert torch.allclose(
+            protos.norm(dim=2), torch.ones(c, k), atol=1e-5)
+    assert not torch.allclose(protos, start)
+    # a constant MAP direction u, from a prototype orthogonal to it: the
+    # recursion p <- normalize(0.99·p + 0.01·u) in (e1, u) coordinates
+    u = torch.zeros(d)
+    u[0] = 1.
+    p = torch.zeros(1, 1, d)
+    p[0, 0, 1] = 1.  # orthogonal to u
+    a, b = 1., 0.  # p = a·e1 + b·u, by hand
+    for _ in range(50):
+        p = ema_update_prototypes(p, u.view(1, d), torch.ones(1), 0.99)
+        a, b = 0.99 * a, 0.99 * b + 0.01
+        norm = math.hypot(a, b)
+        a, b = a / norm, b / norm
+    assert p[0, 0, 1].item() == pytest.approx(a, rel=1e-5)
+    assert p[0, 0, 0].item() == pytest.approx(b, rel=1e-5)
 
 
 def test_fifo_order_and_capacity_against_deque():
@@ -201,29 +250,60 @@ def test_fifo_order_and_capacity_against_deque():
             assert int(count[q]) == len(ref[q]) <= size
 
 
-def test_sample_bank_indices_respect_queues():
+# a tiny bank, C = 3 classes x K = 2 parts, q = 4 slots; queue c*K + k
+_NUM_K, _SIZE = 2, 4
+# (0,0): 4, (0,1): 2, (1,0): empty, (1,1): 3, (2,0): 1, (2,1): 4 entries
+_COUNT = torch.tensor([4, 2, 0, 3, 1, 4])
+# anchors (c, k*): (0,0), (0,1), (1,0) [own queue empty], (2,1), (1,1)
+_CLS = torch.tensor([0, 0, 1, 2, 1])
+_PART = torch.tensor([0, 1, 0, 1, 1])
+# the queues the negatives of each anchor may come from, written by hand:
+# filled queues (c', k') != (c, k*) | filled queues with c' != c
+_ALLOWED = {
+    'other_parts': [{1, 3, 4, 5}, {0, 3, 4, 5}, None, {0, 1, 3, 4},
+                    {0, 1, 4, 5}],
+    'other_classes': [{3, 4, 5}, {3, 4, 5}, None, {0, 1, 3}, {0, 1, 4, 5}],
+}
+
+
+@pytest.mark.parametrize('negatives', ['other_parts', 'other_classes'])
+def test_sample_bank_indices_negative_queues_exactly(negatives):
     from mmsss.models.utils import sample_bank_indices
-    num_k, size = 2, 4
-    count = torch.tensor([4, 2, 0, 3, 1, 4])
-    cls = torch.tensor([0, 0, 1, 2, 1])
-    part = torch.tensor([0, 1, 0, 1, 1])
     g = torch.Generator().manual_seed(0)
-    pos, neg, keep = sample_bank_indices(cls, part, count, size, num_k, 50,
+    pos, neg, keep = sample_bank_indices(_CLS, _PART, _COUNT, _SIZE, _NUM_K,
+                                         2000, negatives=negatives,
                                          generator=g)
     assert keep.tolist() == [True, True, False, True, True]
-    q_pos, s_pos = pos // size, pos % size
-    own = cls * num_k + part
-    assert torch.equal(q_pos[keep], own[keep])
-    assert (s_pos[keep] < count[own[keep]]).all()
-    q_neg, s_neg = neg // size, neg % size
-    assert (q_neg[keep] // num_k != cls[keep].view(-1, 1)).all()
-    assert (s_neg < count[q_neg]).all()
-    # same-class negatives: any other queue, never the own one
-    _, neg2, keep2 = sample_bank_indices(cls, part, count, size, num_k, 50,
-                                         same_class_negatives=True,
-                                         generator=g)
-    assert (neg2[keep2] // size != own[keep2].view(-1, 1)).all()
-    assert (neg2[keep2] // size // num_k == cls[keep2].view(-1, 1)).any()
+    # the positive: a filled slot of the anchor's own queue
+    own = [0, 1, 2, 5, 3]
+    for i in (0, 1, 3, 4):
+        assert int(pos[i]) // _SIZE == own[i]
+        assert int(pos[i]) % _SIZE < int(_COUNT[own[i]])
+    for i, allowed in enumerate(_ALLOWED[negatives]):
+        if allowed is None:
+            continue
+        # 2000 uniform draws reach every filled slot of every allowed
+        # queue, and nothing else
+        slots = {(q, s) for q in allowed for s in range(int(_COUNT[q]))}
+        got = {(j // _SIZE, j % _SIZE) for j in neg[i].tolist()}
+        assert got == slots, (negatives, i)
+
+
+def test_sample_bank_indices_same_class_parts_only():
+    """Only the other part of the anchor's class is filled: a negative under
+    the paper's rule, none under the ablation."""
+    from mmsss.models.utils import sample_bank_indices
+    count = torch.tensor([2, 3, 0, 0])  # (0,0), (0,1), (1,0), (1,1)
+    cls, part = torch.tensor([0]), torch.tensor([0])
+    _, neg, keep = sample_bank_indices(cls, part, count, _SIZE, _NUM_K, 50)
+    assert keep.tolist() == [True]
+    assert set((neg[0] // _SIZE).tolist()) == {1}
+    _, _, keep = sample_bank_indices(
+        cls, part, count, _SIZE, _NUM_K, 50, negatives='other_classes')
+    assert keep.tolist() == [False]
+    with pytest.raises(ValueError, match='negatives'):
+        sample_bank_indices(cls, part, count, _SIZE, _NUM_K, 5,
+                            negatives='same_class')
 
 
 def test_infonce_against_direct_formula():
@@ -354,7 +434,7 @@ def test_esl_soft_label_matches_teacher_dsl():
     dict(soft_label=dict(type='hard')),
     dict(soft_label=dict(type='topk', k=5)),
     dict(num_parts=1),
-    dict(num_parts=3, same_class_negatives=True),
+    dict(num_parts=3, negatives='other_classes'),
 ])
 def test_esl_ablation_switches(cfg):
     model = _esl(**cfg)
@@ -374,6 +454,64 @@ def test_esl_ablation_switches(cfg):
         assert losses['unsup_soft_label_classes'] == 1
 
 
+def test_esl_negatives_rule_reaches_sampler(monkeypatch):
+    import mmsss.models.segmentors.esl as esl_module
+    seen = []
+    real = esl_module.sample_bank_indices
+
+    def spy(*args, **kwargs):
+        seen.append(args[6] if len(args) > 6 else kwargs['negatives'])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(esl_module, 'sample_bank_indices', spy)
+    inputs, samples = make_multi_batch()
+    for cfg, expected in ((dict(), 'other_parts'),
+                          (dict(negatives='other_classes'), 'other_classes')):
+        model = _esl(**cfg)
+        _init(model)
+        model.train()
+        seen.clear()
+        model.loss(inputs, samples)
+        assert seen == [expected]
+
+
+def test_esl_prototypes_stay_unit_norm_and_ema_sees_normalised_features(
+        monkeypatch):
+    import mmsss.models.segmentors.esl as esl_module
+    calls = []
+    real = esl_module.ema_update_prototypes
+
+    def spy(prototypes, sums, counts, momentum):
+        calls.append((sums.clone(), counts.clone()))
+        return real(prototypes, sums, counts, momentum)
+
+    monkeypatch.setattr(esl_module, 'ema_update_prototypes', spy)
+    model = _esl()
+    _init(model)
+    model.train()
+    inputs, samples = make_multi_batch()
+    with torch.no_grad():
+        enc = model.teacher_pass(
+            torch.cat([inputs['sup'], inputs['unsup_weak']]),
+            False)['encoder']
+    # the raw encoder features (ReLU outputs, >= 0, none all-zero) are far
+    # from unit norm: a raw-scale MAP would not be on the prototypes' sphere
+    norms = enc.norm(dim=1)
+    assert enc.min() >= 0 and norms.min() > 0 and norms.max() < 0.5
+    for _ in range(3):
+        model.loss(inputs, samples)
+        norms = model.prototypes.norm(dim=2)
+        assert torch.allclose(norms, torch.ones_like(norms), atol=1e-5)
+    # the EMA's sums are of n L2-normalised non-negative features:
+    # sqrt(n) <= |sum| <= n (pairwise cosines in [0, 1])
+    for sums, counts in calls:
+        present = counts > 0
+        assert present.any()
+        length = sums[present].norm(dim=1)
+        assert (length <= counts[present] + 1e-4).all()
+        assert (length >= counts[present].sqrt() - 1e-4).all()
+
+
 def test_esl_config_errors():
     with pytest.raises(ValueError, match='soft_label.eta'):
         _esl(soft_label=dict(type='dynamic', eta=1.5))
@@ -381,6 +519,10 @@ def test_esl_config_errors():
         _esl(num_parts=-1)
     with pytest.raises(ValueError, match='use_intensity_branch'):
         _esl(use_intensity_branch=True)
+    with pytest.raises(ValueError, match='negatives'):
+        _esl(negatives='other_images')
+    with pytest.raises(ValueError, match='replaced by'):
+        _esl(same_class_negatives=True)
     model = _esl()
     model.train()
     with pytest.raises(RuntimeError, match='PrototypeInitHook'):

@@ -21,8 +21,10 @@ class PrototypeInitHook(Hook):
     Before training, the teacher encoder runs over the labeled images (each
     rank a shard); features of labeled pixels are grouped by ground-truth
     class, subsampled, gathered on rank 0, clustered there with a seeded
-    K-means (K = ``model.num_parts``) and the prototypes are broadcast to all
-    ranks. Skipped when the model's ``prototypes_initialized`` buffer is set
+    spherical K-means (K = ``model.num_parts``) and the prototypes are
+    broadcast to all ranks. The centres are unit-norm: the prototype EMA of
+    Eq. 12 (``ema_update_prototypes``) keeps them on the unit sphere.
+    Skipped when the model's ``prototypes_initialized`` buffer is set
     (resumed runs) or when the model has no contrastive branch (K = 0).
 
     Runs after ``MeanTeacherHook.before_train`` (lower priority), so the

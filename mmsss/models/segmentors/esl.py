@@ -14,11 +14,14 @@ The paper has no public code; this implementation follows its equations.
   weak view (y* mixed with the same boxes) through the soft cross-entropy
   L_SCE.
 * Pixel-to-part contrastive learning: part prototypes ``P ∈ R^{C×K×L'}`` of
-  teacher-encoder features (K-means at start, ``PrototypeInitHook``; EMA
-  θ = 0.99, Eq. 12); part of a pixel ``k* = argmax_k cos(E_t(x)_j, P^{c*}_k)``;
+  teacher-encoder features (spherical K-means at start,
+  ``PrototypeInitHook``; EMA θ = 0.99, Eq. 12, on the unit sphere: unit
+  prototypes mixed with the direction of the batch mean of L2-normalised
+  features); part of a pixel ``k* = argmax_k cos(E_t(x)_j, P^{c*}_k)``;
   a memory bank of C×K FIFO queues of MAP teacher projector features (Eq. 8);
   InfoNCE with one positive from the anchor's own (c, k*) queue and N_s
-  negatives from the other classes' queues (Eqs. 9–10).
+  negatives from the other queues, every (c', k') ≠ (c, k*) (Eqs. 9–10;
+  ``negatives='other_classes'`` drops the anchor's class, ablation only).
 * Total loss ``L = L_CE + λ1·L_SCE + λ2·L_CTR``, λ1 = 0.2, λ2 = 0.1.
 """
 import copy
@@ -35,8 +38,8 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import cutmix, mixing_rate, resize_to
-from ..utils.contrastive import (pixel_to_part_infonce, sample_anchors,
-                                 sample_bank_indices)
+from ..utils.contrastive import (NEGATIVE_RULES, pixel_to_part_infonce,
+                                 sample_anchors, sample_bank_indices)
 from ..utils.prototypes import (assign_parts, ema_update_prototypes,
                                 fifo_enqueue, masked_average_pool,
                                 part_similarity, seeded_kmeans)
@@ -77,7 +80,9 @@ _ESL_DEFAULTS = dict(
     conf_thresh=0.95,  # unlabeled pixels enter anchors/bank/prototypes
     num_negatives=255,  # N_s
     temperature=0.5,  # σ
-    same_class_negatives=False,
+    # 'other_parts': every queue (c', k') != (c, k*), the paper's "other
+    # queues"; 'other_classes': c' != c only (ablation, not the paper)
+    negatives='other_parts',
     contrast_chunk=1024,
 )
 
@@ -168,7 +173,8 @@ class ESLSegmentor(MeanTeacherSegmentor):
     ``prototype_channels``, ``projector`` (``channels`` = L, ``num_convs``),
     ``queue_size`` (q), ``anchor_ratio``, ``max_anchors_per_class``,
     ``conf_thresh``, ``num_negatives`` (N_s), ``temperature`` (σ),
-    ``same_class_negatives``, ``contrast_chunk``.
+    ``negatives`` (``'other_parts'``, the paper, | ``'other_classes'``,
+    ablation only), ``contrast_chunk``.
 
     Buffers (saved in checkpoints, restored on resume): ``prototypes``
     (C, K, L'), ``prototypes_initialized`` (bool), ``bank`` (C·K, q, L),
@@ -248,6 +254,14 @@ class ESLSegmentor(MeanTeacherSegmentor):
         if not 0 <= cfg['prototype_momentum'] < 1:
             raise ValueError('semi_train_cfg.prototype_momentum must be in '
                              f"[0, 1), got {cfg['prototype_momentum']}")
+        if 'same_class_negatives' in cfg:
+            raise ValueError(
+                'semi_train_cfg.same_class_negatives was replaced by '
+                "negatives='other_parts' (the paper, default) | "
+                "'other_classes' (ablation)")
+        if cfg['negatives'] not in NEGATIVE_RULES:
+            raise ValueError(f'semi_train_cfg.negatives must be one of '
+                             f"{NEGATIVE_RULES}, got {cfg['negatives']!r}")
         if cfg['temperature'] <= 0:
             raise ValueError('semi_train_cfg.temperature must be > 0, got '
                              f"{cfg['temperature']}")
@@ -316,8 +330,10 @@ class ESLSegmentor(MeanTeacherSegmentor):
     @torch.no_grad()
     def init_prototypes(self, class_features: List[Tensor],
                         seed: int = 0) -> None:
-        """K-means (K = ``num_parts``, seeded) of each class's features into
-        ``prototypes``; sets ``prototypes_initialized``."""
+        """Spherical K-means (K = ``num_parts``, seeded) of each class's
+        features into ``prototypes`` — unit-norm centres, the space the
+        Eq. 12 EMA keeps them in (:func:`ema_update_prototypes`); sets
+        ``prototypes_initialized``."""
         if len(class_features) != self.num_classes:
             raise ValueError(f'expected features of {self.num_classes} '
                              f'classes, got {len(class_features)}')
@@ -424,7 +440,7 @@ class ESLSegmentor(MeanTeacherSegmentor):
             pos, neg, keep = sample_bank_indices(
                 a_cls[idx], a_parts[idx], self.bank_count,
                 cfg['queue_size'], num_k, cfg['num_negatives'],
-                cfg['same_class_negatives'])
+                cfg['negatives'])
             idx, pos, neg = idx[keep], pos[keep], neg[keep]
         feats = s_proj.permute(0, 2, 3, 1).reshape(-1, s_proj.shape[1])
         loss = pixel_to_part_infonce(
@@ -439,11 +455,14 @@ class ESLSegmentor(MeanTeacherSegmentor):
             sums, counts = masked_average_pool(t['proj'], cls4, parts4,
                                                num_c, num_k)
             self._enqueue(sums, counts)
-            # prototypes (Eq. 12): batch MAP of teacher-encoder features
+            # prototypes (Eq. 12): batch MAP of the L2-normalised
+            # teacher-encoder features, the unit sphere of the K-means
+            # centres (see ema_update_prototypes)
             cls16 = _nearest(cls4, (h16, w16))
             parts16 = assign_parts(sim, cls16)
-            psums, pcounts = masked_average_pool(t['encoder'], cls16,
-                                                 parts16, num_c, num_k)
+            psums, pcounts = masked_average_pool(
+                F.normalize(t['encoder'].float(), dim=1), cls16, parts16,
+                num_c, num_k)
             psums, pcounts = psums.sum(0), pcounts.sum(0)
             if get_world_size() > 1:
                 all_reduce(psums)

@@ -3,11 +3,16 @@
 "Enhanced Soft Label for Semi-Supervised Semantic Segmentation" (ESL). For an
 anchor ``a`` (a student projector feature of class c, part k*), one positive
 ``p`` drawn from the memory-bank queue (c, k*) and ``N_s`` negatives ``n``
-drawn from the queues of the other classes,
+drawn "from the other queues", i.e. from every queue (c', k') ≠ (c, k*) —
+the other parts of the anchor's own class included (``negatives=
+'other_parts'``, the paper's rule and the default),
 
 * Eq. 9:  ``L_c = −mean_{a ∈ A_c} log Φ(a, p) / (Φ(a, p) + Σ_n Φ(a, n))``,
   ``Φ(a, b) = exp(cos(a, b) / σ)``;
 * Eq. 10: ``L_CTR = mean_c L_c`` over the classes that have anchors.
+
+``negatives='other_classes'`` (the queues of the other classes only, every
+part of the anchor's class excluded) is an ablation switch, not the paper.
 
 Negatives are sampled *by index* into the flattened bank, and the
 anchor–sample similarities are computed by :class:`GatheredDot`, which
@@ -22,9 +27,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
-    'sample_anchors', 'sample_bank_indices', 'gathered_dot',
-    'pixel_to_part_infonce'
+    'NEGATIVE_RULES', 'sample_anchors', 'sample_bank_indices',
+    'gathered_dot', 'pixel_to_part_infonce'
 ]
+
+#: Where the N_s negatives of an anchor of queue (c, k*) may come from:
+#: ``'other_parts'`` — every filled queue (c', k') ≠ (c, k*), the paper's
+#: "other queues" (Eq. 9; default); ``'other_classes'`` — only queues with
+#: c' ≠ c (ablation only: the other parts of class c are never negatives).
+NEGATIVE_RULES = ('other_parts', 'other_classes')
 
 
 def sample_anchors(classes: Tensor,
@@ -69,25 +80,38 @@ def sample_bank_indices(
         queue_size: int,
         num_parts: int,
         num_negatives: int,
-        same_class_negatives: bool = False,
+        negatives: str = 'other_parts',
         generator: Optional[torch.Generator] = None
 ) -> Tuple[Tensor, Tensor, Tensor]:
-    """Flat bank indices of one positive and ``num_negatives`` negatives per
-    anchor; bank row ``q_id · queue_size + slot`` is slot ``slot`` of queue
-    ``q_id = c · K + k``.
+    """Flat bank indices of the positive and the ``N_s`` negatives of Eq. 9
+    for every anchor; bank row ``q_id · queue_size + slot`` is slot ``slot``
+    of queue ``q_id = c · K + k``.
+
+    The positive is a uniformly drawn filled slot of the anchor's own queue
+    (c, k*). The negatives are drawn uniformly, with replacement, over the
+    filled slots of the queues allowed by ``negatives``:
+
+    * ``'other_parts'`` (default, the paper): every queue (c', k') ≠
+      (c, k*), so the other parts of class c are negatives too;
+    * ``'other_classes'`` (ablation only): the queues with c' ≠ c.
 
     Args:
         anchor_classes (Tensor): (A,) class c of each anchor.
         anchor_parts (Tensor): (A,) part k* of each anchor.
         count (Tensor): (C·K,) filled slots per queue.
-        same_class_negatives (bool): Also draw negatives from the other
-            parts of the anchor's own class (default: other classes only).
+        queue_size (int): q, slots per queue.
+        num_parts (int): K.
+        num_negatives (int): N_s.
+        negatives (str): One of :data:`NEGATIVE_RULES`.
 
     Returns:
         tuple: ``pos`` (A,), ``neg`` (A, N_s) and ``keep`` (A,) bool —
-        False where the anchor's own queue is empty or no negative exists
-        (those rows hold index 0 and must be dropped).
+        False where the anchor's own queue is empty or no allowed queue has
+        an entry (those rows hold index 0 and must be dropped).
     """
+    if negatives not in NEGATIVE_RULES:
+        raise ValueError(f'negatives must be one of {NEGATIVE_RULES}, got '
+                         f'{negatives!r}')
     device = anchor_classes.device
     num_queues = count.numel()
 
@@ -110,10 +134,11 @@ def sample_bank_indices(
         count.view(-1, 1)  # (Q, q)
     queue_ids = torch.arange(num_queues, device=device)
     # anchors sharing a group share the candidate set (not the samples)
-    groups = own if same_class_negatives else anchor_classes
+    by_part = negatives == 'other_parts'
+    groups = own if by_part else anchor_classes
     for g in torch.unique(groups).tolist():
         rows = torch.nonzero(groups == g).flatten()
-        if same_class_negatives:  # every queue but the anchor's own
+        if by_part:  # every queue but the anchor's own (c, k*)
             allowed = queue_ids != g
         else:  # the queues of the other classes
             allowed = queue_ids // num_parts != g

@@ -5,6 +5,12 @@ pixel-to-part contrastive learning:
 
 * every class c has K part prototypes ``P^c_k`` (K-means of labeled teacher
   encoder features before training, then an EMA, Eq. 12);
+* prototypes live on the unit sphere: the paper only ever compares them with
+  features by cosine similarity, so the K-means is spherical (unit-norm
+  centres) and the EMA of Eq. 12 mixes the unit prototype with the
+  direction of the batch mean of L2-normalised features, then renormalises
+  (:func:`ema_update_prototypes`); θ = 0.99 thus really keeps 99 % of the
+  old direction's weight;
 * a pixel of class c* belongs to part
   ``k* = argmax_k cos(E_t(x)_j, P^{c*}_k)``;
 * the memory bank holds C×K FIFO queues of mask-average-pooled (MAP) teacher
@@ -153,27 +159,48 @@ def masked_average_pool(features: Tensor,
 
 def ema_update_prototypes(prototypes: Tensor, sums: Tensor, counts: Tensor,
                           momentum: float) -> Tensor:
-    """Prototype EMA (Eq. 12): ``P^c_k ← θ·P^c_k + (1 − θ)·MAP_{c,k}`` for
-    every part that has pixels in the batch; ``θ = momentum``. A prototype
-    that is still all zeros (its class had no labeled pixel at
-    initialisation) takes the MAP directly.
+    """Prototype EMA of Eq. 12, ``P^c_k ← θ·P^c_k + (1 − θ)·MAP_{c,k}``
+    (``θ = momentum``), on the unit sphere:
+
+    ``P^c_k ← normalize(θ·normalize(P^c_k) + (1 − θ)·normalize(MAP_{c,k}))``
+
+    where ``MAP_{c,k}`` is the batch mean of the *L2-normalised* encoder
+    features of part k of class c, so ``normalize(MAP) = normalize(sums)``.
+    Both terms are unit vectors, like the spherical K-means centres of
+    :func:`seeded_kmeans` that initialise the prototypes, so θ weighs two
+    vectors of the same scale (with raw-scale feature means of norm ≫ 1 the
+    initialisation would be forgotten much faster than θ implies). The
+    prototypes are compared to features by cosine similarity only (part
+    assignment, :func:`part_similarity`), and the result is renormalised so
+    it stays on the unit sphere step after step.
+
+    Parts without pixels in the batch are unchanged. A prototype that is
+    still all zeros (its class had no labeled pixel at initialisation) takes
+    ``normalize(MAP)`` directly.
 
     Args:
         prototypes (Tensor): (C, K, D).
-        sums (Tensor): (C·K, D) feature sums over the batch.
+        sums (Tensor): (C·K, D) sums over the batch of the L2-normalised
+            features of each part (``masked_average_pool`` of
+            ``F.normalize(features, dim=1)``).
         counts (Tensor): (C·K,) pixel counts.
+        momentum (float): θ.
 
     Returns:
-        Tensor: the updated prototypes (a new tensor).
+        Tensor: the updated prototypes (a new tensor), unit-norm wherever a
+        prototype is not all zeros.
     """
     c, k, d = prototypes.shape
     flat = prototypes.reshape(c * k, d).float()
     present = counts > 0
-    mean = sums.float() / counts.clamp(min=1).unsqueeze(1)
+    direction = F.normalize(sums.float(), dim=1)
     empty = flat.abs().sum(1) == 0
     theta = torch.where(empty, torch.zeros_like(counts, dtype=flat.dtype),
                         torch.full_like(counts, momentum, dtype=flat.dtype))
-    new = theta.unsqueeze(1) * flat + (1 - theta.unsqueeze(1)) * mean
+    new = F.normalize(
+        theta.unsqueeze(1) * F.normalize(flat, dim=1) +
+        (1 - theta.unsqueeze(1)) * direction,
+        dim=1)
     out = torch.where(present.unsqueeze(1), new, flat)
     return out.view(c, k, d).to(prototypes.dtype)
 
