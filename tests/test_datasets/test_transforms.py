@@ -343,17 +343,37 @@ MAGNITUDE_OPS = {
 }
 
 
-def test_pool_matches_paper_table():
+def test_pool_matches_official_code_and_paper_switch():
+    """Default ranges: the official code (imas/dataset/augmentations.py,
+    augment_list); ranges='paper': Table 1."""
     assert set(STRONG_INTENSITY_OPS) == {
         'identity', 'invert', 'autocontrast', 'equalize', 'blur', 'contrast',
         'sharpness', 'color', 'brightness', 'hue', 'posterize', 'solarize'
     }
+    code = StrongIntensityAug().ranges
+    paper = StrongIntensityAug(ranges='paper').ranges
     for name in ('contrast', 'sharpness', 'color', 'brightness'):
-        assert MAGNITUDE_OPS[name] == (0.05, 0.95)
-    assert MAGNITUDE_OPS['blur'] == (0.1, 2.0)
-    assert MAGNITUDE_OPS['hue'] == (0.0, 0.5)
-    assert MAGNITUDE_OPS['posterize'] == (4, 8)
-    assert MAGNITUDE_OPS['solarize'] == (1, 255)
+        assert MAGNITUDE_OPS[name] == code[name] == (0.1, 0.95)
+        assert paper[name] == (0.05, 0.95)
+    assert code['posterize'] == (4, 7) and paper['posterize'] == (4, 8)
+    for rngs in (code, paper):
+        assert rngs['blur'] == (0.1, 2.0)
+        assert rngs['hue'] == (0.0, 0.5)
+        assert rngs['solarize'] == (1, 255)
+    with pytest.raises(ValueError, match='ranges'):
+        StrongIntensityAug(ranges='table1')
+
+
+def test_official_posterize_bits_distribution():
+    """The code keeps 8 - max(1, ceil(4 u)) bits: uniform over 4..7."""
+    aug = StrongIntensityAug(num_ops=1, ops=['posterize'])
+    np.random.seed(0)
+    bits = [aug.sample_ops()[0][1] for _ in range(4000)]
+    values, counts = np.unique(bits, return_counts=True)
+    assert list(values) == [4, 5, 6, 7]
+    assert counts.min() > 900
+    ref = 8 - np.maximum(1, np.ceil(4 * np.random.rand(4000)))
+    assert set(ref.astype(int)) == {4, 5, 6, 7}
 
 
 @pytest.mark.parametrize('name', sorted(STRONG_INTENSITY_OPS))
@@ -386,7 +406,7 @@ def test_each_op_dtype_shape_label_range(name):
     if name in ('posterize', 'solarize'):
         assert (mags == np.round(mags)).all()
     if name == 'posterize':
-        assert set(mags.astype(int)) == {4, 5, 6, 7, 8}
+        assert set(mags.astype(int)) == {4, 5, 6, 7}
     else:  # spread over the range, not stuck at one value
         span = high - low
         assert mags.min() < low + 0.1 * span

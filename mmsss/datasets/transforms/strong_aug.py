@@ -1,33 +1,42 @@
 # Copyright (c) mmsss contributors. All rights reserved.
 """iMAS-style strong intensity augmentation (image only, geometry unchanged).
 
-The pool follows Table 1 of iMAS (Zhao et al., "Instance-specific and
-Model-adaptive Supervision for Semi-supervised Semantic Segmentation",
-CVPR 2023), which is the same intensity pool as AugSeg:
+The pool is the one of the official iMAS code (``augment_list`` in
+``imas/dataset/augmentations.py``; the same 12 ops as Table 1 of the paper,
+Zhao et al., CVPR 2023, and as AugSeg). The magnitude ranges follow the code
+by default (``ranges='code'``); the paper's Table 1 ranges are the switch
+``ranges='paper'``:
 
-============  ==========================  ===================================
-op            magnitude range             meaning of the magnitude
-============  ==========================  ===================================
-identity      --                          --
-invert        --                          ``255 - x``
-autocontrast  --                          per-channel min/max stretch
-equalize      --                          per-channel histogram equalisation
-blur          sigma in [0.1, 2.0]         Gaussian std in pixels
-contrast      factor in [0.05, 0.95]      PIL ``ImageEnhance.Contrast`` factor
-sharpness     factor in [0.05, 0.95]      PIL ``ImageEnhance.Sharpness`` factor
-color         factor in [0.05, 0.95]      PIL ``ImageEnhance.Color`` factor
-brightness    factor in [0.05, 0.95]      PIL ``ImageEnhance.Brightness``
-hue           shift in [0, 0.5]           fraction of the hue circle; the
-                                          sign is drawn at random (+/-) as in
-                                          the official code
-posterize     bits in {4, ..., 8}         kept bits per channel
-solarize      threshold in {1, ..., 255}  pixels ``>= thr`` are inverted
-============  ==========================  ===================================
+============  =======================  =====================  ===================
+op            code (default)           paper (Table 1)        magnitude meaning
+============  =======================  =====================  ===================
+identity      --                       --                     --
+invert        --                       --                     ``255 - x``
+autocontrast  --                       --                     per-channel stretch
+equalize      --                       --                     histogram equalise
+blur          sigma in [0.1, 2.0]      [0.1, 2.0]             Gaussian std (px)
+contrast      factor in [0.1, 0.95]    [0.05, 0.95]           PIL Contrast factor
+sharpness     factor in [0.1, 0.95]    [0.05, 0.95]           PIL Sharpness factor
+color         factor in [0.1, 0.95]    [0.05, 0.95]           PIL Color factor
+brightness    factor in [0.1, 0.95]    [0.05, 0.95]           PIL Brightness
+hue           shift in [0, 0.5]        [0, 0.5]               hue-circle fraction,
+                                                              random sign
+posterize     bits in {4, ..., 7}      {4, ..., 8}            kept bits
+solarize      threshold {1, ..., 255}  {1, ..., 255}          ``>= thr`` inverted
+============  =======================  =====================  ===================
+
+Code ranges, read from ``augmentations.py``: the factor ops use
+``[0.1, 0.95]`` (``augment_list``; the function defaults and Table 1 say
+0.05); posterize keeps ``8 - max(1, ceil(4 u))`` bits, i.e. 4-7, never the
+identity 8. The dataset calls the pool with ``modifier=0.999``, which
+shrinks every range by 0.1 % (e.g. contrast [0.10085, 0.95]); we draw from
+the full range. Magnitudes are uniform as in the code
+(``flag_map_random=True``).
 
 Factors follow the PIL/mmcv enhancement convention (1.0 = unchanged,
-0.0 = fully degenerated), so every factor in [0.05, 0.95] weakens the
-property. All randomness comes from ``np.random`` (seeded per worker by
-mmengine), never from a private generator.
+0.0 = fully degenerated), so every factor below 1 weakens the property. All
+randomness comes from ``np.random`` (seeded per worker by mmengine), never
+from a private generator.
 """
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -38,7 +47,10 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
 
-__all__ = ['StrongIntensityAug', 'STRONG_INTENSITY_OPS', 'apply_intensity_op']
+__all__ = [
+    'StrongIntensityAug', 'STRONG_INTENSITY_OPS', 'PAPER_RANGES',
+    'apply_intensity_op'
+]
 
 Number = Union[int, float]
 
@@ -117,14 +129,21 @@ STRONG_INTENSITY_OPS: Dict[str, Tuple[Callable, Optional[Tuple[Number,
     'autocontrast': (_autocontrast, None, None),
     'equalize': (_equalize, None, None),
     'blur': (_blur, (0.1, 2.0), 'float'),
-    'contrast': (_contrast, (0.05, 0.95), 'float'),
-    'sharpness': (_sharpness, (0.05, 0.95), 'float'),
-    'color': (_color, (0.05, 0.95), 'float'),
-    'brightness': (_brightness, (0.05, 0.95), 'float'),
+    'contrast': (_contrast, (0.1, 0.95), 'float'),
+    'sharpness': (_sharpness, (0.1, 0.95), 'float'),
+    'color': (_color, (0.1, 0.95), 'float'),
+    'brightness': (_brightness, (0.1, 0.95), 'float'),
     'hue': (_hue, (0.0, 0.5), 'signed_float'),
-    'posterize': (_posterize, (4, 8), 'int'),
+    'posterize': (_posterize, (4, 7), 'int'),
     'solarize': (_solarize, (1, 255), 'int'),
 }
+# Table 1 of the paper, where it differs from the code (ranges='paper').
+PAPER_RANGES: Dict[str, Tuple[Number, Number]] = dict(
+    contrast=(0.05, 0.95),
+    sharpness=(0.05, 0.95),
+    color=(0.05, 0.95),
+    brightness=(0.05, 0.95),
+    posterize=(4, 8))
 
 
 def _check_image(img: np.ndarray) -> None:
@@ -192,17 +211,19 @@ class StrongIntensityAug(BaseTransform):
             are allowed (they weight the draw). Defaults to None.
         prob (float): Probability of augmenting an image at all.
             Defaults to 1.0.
+        ranges (str): 'code' (default: the official code's ranges) or
+            'paper' (Table 1 of the paper); see the module docstring.
         magnitude_ranges (dict, optional): Per-op overrides of the magnitude
-            range, e.g. ``dict(contrast=(0.1, 0.95))`` for the official-code
-            variant. Integer ops use inclusive integer bounds.
+            range on top of ``ranges``, e.g. ``dict(contrast=(0.2, 0.95))``.
+            Integer ops use inclusive integer bounds.
     """
 
     def __init__(self,
                  num_ops: int = 2,
                  ops: Optional[Sequence[str]] = None,
                  prob: float = 1.0,
-                 magnitude_ranges: Optional[Dict[str, Sequence[Number]]] = None
-                 ) -> None:
+                 magnitude_ranges: Optional[Dict[str, Sequence[Number]]] = None,
+                 ranges: str = 'code') -> None:
         super().__init__()
         if not isinstance(num_ops, int) or num_ops < 0:
             raise ValueError(
@@ -223,10 +244,16 @@ class StrongIntensityAug(BaseTransform):
         self.num_ops = num_ops
         self.ops = ops
         self.prob = prob
+        if ranges not in ('code', 'paper'):
+            raise ValueError(
+                f"ranges must be 'code' or 'paper', got {ranges!r}")
         self.ranges = {
             name: rng
             for name, (_, rng, _) in STRONG_INTENSITY_OPS.items()
         }
+        if ranges == 'paper':
+            self.ranges.update(PAPER_RANGES)
+        self.range_preset = ranges
         for name, rng in (magnitude_ranges or {}).items():
             if name not in STRONG_INTENSITY_OPS:
                 raise ValueError(
@@ -276,4 +303,5 @@ class StrongIntensityAug(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_ops={self.num_ops}, '
                 f'ops={self.ops}, prob={self.prob}, '
+                f'ranges={self.range_preset!r}, '
                 f'magnitude_ranges={self.magnitude_ranges})')
