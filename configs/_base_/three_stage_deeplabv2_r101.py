@@ -20,6 +20,11 @@ norm_cfg = dict(type='BN', requires_grad=False)
 f_theta = _base_.model
 f_theta.backbone.norm_cfg = norm_cfg
 f_theta.backbone.norm_eval = True
+# L_seg averaged over the valid (non-255) pixels, as the official
+# nn.CrossEntropyLoss(ignore_index=255) (main.py:125,302, stage 1 included:
+# main.py:331); mmseg's default divides by every pixel of the crop.
+# ThreeStageSegmentor enforces it for stages 2 and 3 as well.
+f_theta.decode_head.loss_decode.avg_non_ignore = True
 model = f_theta
 optim_wrapper = dict(
     type='OptimWrapper',

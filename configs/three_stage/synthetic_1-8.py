@@ -11,6 +11,8 @@ _base_ = [
 crop_size = (64, 64)
 f_theta = _base_.model
 f_theta.data_preprocessor.size = crop_size
+# L_seg over the valid pixels, as the official code (main.py:125,302,331)
+f_theta.decode_head.loss_decode.avg_non_ignore = True
 model = f_theta
 # Adam as in the official code; from scratch: a larger lr and no x0.1 on
 # the backbone (the official 3e-5 and x0.1 are for pretrained backbones)

@@ -252,3 +252,206 @@ def test_multistep_ema_schedule():
     for (n, t), s in zip(model.teacher.state_dict().items(),
                          model.student.state_dict().values()):
         assert torch.equal(t, s), n
+
+
+# ---------------------------------------------------------------------------
+# L_seg normalisation (official main.py:125,300-302: CrossEntropyLoss with
+# ignore_index=255 averages over the valid pixels of the labeled images)
+
+
+def _valid_mean_ce(logits, target, ignore=255):
+    """Cross-entropy summed over the non-ignored pixels, divided by their
+    number: the hand computation (no F.cross_entropy reduction)."""
+    logp = torch.log_softmax(logits.double(), dim=1)
+    valid = target != ignore
+    safe = torch.where(valid, target, torch.zeros_like(target))
+    nll = -logp.gather(1, safe[:, None])[:, 0]
+    return nll[valid].sum() / valid.sum(), valid.double().mean()
+
+
+def _with_ignored_labels(samples):
+    """Make a third of image 0 (top rows) and a block of image 1 ignored."""
+    h, w = SIZE
+    y0 = samples['sup'][0].gt_sem_seg.data
+    y0[:, :h // 3] = 255
+    y1 = samples['sup'][1].gt_sem_seg.data
+    y1[:, 5:20, 3:30] = 255
+    return torch.cat([s.gt_sem_seg.data for s in samples['sup']])
+
+
+@pytest.mark.parametrize('sup_w', [1.0, 0.5])
+def test_supervised_loss_averages_over_valid_pixels(sup_w):
+    """L_seg = sup_weight · Σ_valid CE / #valid over the labeled sub-batch,
+    whatever the config's CrossEntropyLoss says (tiny_f_theta leaves mmseg's
+    all-pixel default)."""
+    model = build('hat', sup_weight=sup_w, con_weight=0., pl_weight=0.)
+    model.train()
+    inputs, samples, _ = batch()
+    y_l = _with_ignored_labels(samples)
+    losses = model.loss(inputs, samples)
+    n_l = y_l.shape[0]
+    with torch.no_grad():
+        feats = model.student.extract_feat(
+            torch.cat([inputs['sup'], inputs['unsup_strong']]))
+        logits = F.interpolate(
+            model.student.decode_head(feats)[:n_l], SIZE, mode='bilinear')
+    ref, valid_frac = _valid_mean_ce(logits, y_l)
+    assert 0.5 < float(valid_frac) < 0.8  # the case matters
+    torch.testing.assert_close(
+        losses['sup_decode.loss_ce'].double(), sup_w * ref,
+        rtol=1e-4, atol=1e-6)
+    # mmseg's default (mean over every pixel) would be valid_frac × smaller
+    assert float(losses['sup_decode.loss_ce']) > \
+        1.2 * sup_w * float(ref * valid_frac)
+
+
+def test_supervised_loss_of_the_real_config_stage1_and_multitask(tmp_path):
+    """The synthetic config: stage 1 (a plain EncoderDecoder, the official
+    main.py:331) and stage 2 both average L_seg over the valid pixels."""
+    import os.path as osp
+
+    from mmengine.config import Config, ConfigDict
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from mmsss.engine.runner.stages import build_stage_config
+    import mmsss  # noqa: F401
+    init_default_scope('mmseg')
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/three_stage/synthetic_1-8.py'))
+    cfg.work_dir = str(tmp_path)
+    size = (64, 64)
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, *size, generator=g)
+    y = torch.randint(0, 7, (2, 1, *size), generator=g)
+    y[0, :, :40] = 255
+    y[1, :, :, 50:] = 255
+    samples = [make_sample(y[i].clone(), size=size) for i in range(2)]
+    # stage 1
+    torch.manual_seed(0)
+    f = MODELS.build(ConfigDict(cfg.model.to_dict()))
+    f.init_weights()
+    f.train()
+    loss = f.loss(x, [copy.deepcopy(s) for s in samples])['decode.loss_ce']
+    with torch.no_grad():
+        logits = F.interpolate(f.decode_head(f.extract_feat(x)), size,
+                               mode='bilinear')
+    ref, _ = _valid_mean_ce(logits, y[:, 0])
+    torch.testing.assert_close(loss.double(), ref, rtol=1e-4, atol=1e-6)
+    # stage 2: the multi-task model of the same config
+    scfg = build_stage_config(cfg, 1, '/pm')
+    torch.manual_seed(0)
+    m = MODELS.build(scfg.model)
+    m.init_weights()
+    m.train()
+    feats = m.student.extract_feat(x)
+    out = m.student.decode_head.forward(feats)
+    from mmsss.models.utils import head_losses
+    loss2 = head_losses(m.student, feats, out,
+                        [copy.deepcopy(s) for s in samples])['decode.loss_ce']
+    with torch.no_grad():
+        ref2, _ = _valid_mean_ce(
+            F.interpolate(out, size, mode='bilinear'), y[:, 0])
+    torch.testing.assert_close(loss2.double(), ref2, rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# ĝ's own last stage: the official layer4_2 (deeplab2.py:163,176-186,168-174)
+
+
+def build_with_backbone(**backbone):
+    """``build('hat')`` with backbone overrides (e.g. a Bottleneck ResNet or
+    frozen BN as the real configs)."""
+    from mmengine.config import ConfigDict
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    import mmsss  # noqa: F401
+    init_default_scope('mmseg')
+    seg = tiny_f_theta()
+    seg['backbone'].update(backbone)
+    if backbone.get('depth', 18) >= 50:
+        seg['decode_head']['in_channels'] = 8 * 8 * 4
+    torch.manual_seed(0)
+    model = MODELS.build(
+        ConfigDict(
+            type='ThreeStageSegmentor',
+            segmentor=seg,
+            aux_branch=dict(type='hat'),
+            data_preprocessor=dict(
+                type='MultiBranchSegDataPreProcessor',
+                data_preprocessor=seg['data_preprocessor'])))
+    model.init_weights()
+    return model
+
+
+BACKBONES = {
+    'basic': dict(),  # ResNet-18-like: BasicBlock, 32 -> 32 channels
+    'bottleneck': dict(  # ResNet-50/101-like: Bottleneck, 128 -> 4·32
+        depth=50,
+        norm_cfg=dict(type='BN', requires_grad=False),
+        norm_eval=True),
+}
+
+
+@pytest.mark.parametrize('kind', list(BACKBONES))
+def test_hat_first_block_has_the_official_projection_shortcut(kind):
+    model = build_with_backbone(**BACKBONES[kind])
+    bb = model.student.backbone
+    branch = model.aux_branch
+    first = branch.layer[0]
+    inplanes = bb.layer3[-1].conv1.in_channels if kind == 'basic' else \
+        bb.layer3[-1].conv3.out_channels
+    out = branch.in_channels
+    # half width, same width in and out: mmseg's ResLayer adds no shortcut
+    assert out * 2 == bb.feat_dim and inplanes == out
+    conv, norm = first.downsample
+    assert isinstance(conv, torch.nn.Conv2d) and conv.bias is None
+    assert conv.kernel_size == (1, 1) and conv.stride == (1, 1)
+    assert (conv.in_channels, conv.out_channels) == (inplanes, out)
+    assert isinstance(norm, torch.nn.BatchNorm2d) and norm.num_features == out
+    # the other blocks keep identity shortcuts
+    assert all(b.downsample is None for b in list(branch.layer)[1:])
+    # shapes: stage-3 features in, stage-4-sized (half width) features out
+    x = torch.randn(2, 3, *SIZE)
+    model.eval()
+    with torch.no_grad():
+        feats = model.student.extract_feat(x)
+        x3 = feats[branch.feat_index]
+        y = branch.layer(x3)
+        assert y.shape == (2, out, *x3.shape[-2:])
+        assert branch(feats).shape[:2] == (2, NUM_CLASSES)
+        # the shortcut is the projection: with the residual path silenced
+        # (last norm of the block → 0) the block is relu(downsample(x))
+        last = first.norm3 if kind == 'bottleneck' else first.norm2
+        last.weight.zero_()
+        last.bias.zero_()
+        torch.testing.assert_close(first(x3), F.relu(first.downsample(x3)))
+    if kind == 'bottleneck':  # frozen BN as the backbone (official)
+        model.train()
+        assert not norm.training
+        assert not any(p.requires_grad for p in norm.parameters())
+
+
+@pytest.mark.parametrize('kind', list(BACKBONES))
+def test_hat_stage_has_the_official_initialisation(kind):
+    """Every convolution of ĝ's stage (the projection included) ~ N(0, 0.01²)
+    and every BN weight 1 / bias 0 after init_weights (deeplab2.py:168-174);
+    PyTorch's default would give std 1/sqrt(3·fan_in) (> 0.03 here)."""
+    model = build_with_backbone(**BACKBONES[kind])
+    convs = [m for m in model.aux_branch.layer.modules()
+             if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 3 * len(model.aux_branch.layer) + 1 + \
+        (-len(model.aux_branch.layer) if kind == 'basic' else 0)
+    for conv in convs:
+        w = conv.weight.detach()
+        assert abs(float(w.mean())) < 2e-3
+        assert 0.0085 < float(w.std()) < 0.0115, (conv, float(w.std()))
+    norms = [m for m in model.aux_branch.layer.modules()
+             if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == len(convs)
+    for n in norms:
+        assert torch.equal(n.weight, torch.ones_like(n.weight))
+        assert torch.equal(n.bias, torch.zeros_like(n.bias))
+    # f_θ's own stage keeps its own initialisation (not N(0, 0.01²))
+    assert float(model.student.backbone.layer4[0].conv1.weight.std()) > 0.02

@@ -14,6 +14,11 @@ features:
   (stem and first three stages shared with f_θ), then its own head;
 - ``'tilde'`` (g̃, stage 3): its own head on the last stage (the whole
   backbone shared).
+
+Official code followed (RK621/ThreeStageSelftraining_SemanticSegmentation):
+``architectures/deeplab2.py`` (the branches: lines 158-166 and 211-216; the
+blocks: 176-191; the initialisation: 168-174) and ``main.py`` (the
+supervised loss: 125 and 300-302).
 """
 import copy
 from typing import Dict, List, Optional
@@ -21,7 +26,9 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
+from mmseg.models.losses import CrossEntropyLoss
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
@@ -31,9 +38,21 @@ from ...datasets.transforms.three_stage import INDEX_KEY, warp_by_index
 from ..utils import head_losses
 from .semi_base import SemiBaseSegmentor
 
-__all__ = ['ThreeStageSegmentor', 'PseudoMaskBranch', 'AUX_BRANCH_TYPES']
+__all__ = [
+    'ThreeStageSegmentor', 'PseudoMaskBranch', 'AUX_BRANCH_TYPES',
+    'HAT_LAYER_INIT_CFG'
+]
 
 AUX_BRANCH_TYPES = ('hat', 'tilde')
+
+# ĝ's own last stage as the official network initialises it: every
+# convolution ~ N(0, 0.01²), every BN weight 1 and bias 0 (deeplab2.py:168-174;
+# layer4_2 has no counterpart in the pretrained checkpoint, so it keeps this
+# initialisation).
+HAT_LAYER_INIT_CFG = [
+    dict(type='Normal', std=0.01, layer='Conv2d', bias=0.),
+    dict(type='Constant', val=1., bias=0., layer=['_BatchNorm', 'GroupNorm']),
+]
 
 _DEFAULTS = dict(
     sup_weight=1.0,
@@ -57,6 +76,22 @@ class PseudoMaskBranch(BaseModule):
             ``in_index`` are set here).
         channel_ratio (float): ĝ's last-stage width relative to the
             backbone's. Defaults to 0.5.
+
+    ĝ's stage is built like the backbone's last stage (block type, depth,
+    stride, dilation, norm) on the third stage's output, as the official
+    ``layer4_2 = _make_layer(block, 256, layers[3], stride=1, dilation=4)``
+    on ``x3`` (``deeplab2.py:154,161-163,212``). Two details follow the
+    official ``_make_layer`` (``deeplab2.py:176-186``) rather than mmseg's
+    ``ResLayer``:
+
+    - the first block always has a projection shortcut (1×1 convolution +
+      norm): the official condition (``deeplab2.py:178``) holds for any
+      stage dilated by 2 or 4, ĝ's included, while ``ResLayer`` adds one
+      only when the stride or the width changes, which for ĝ at half width
+      (1024 → 4·256 channels in ResNet-101) it does not;
+    - the stage is initialised as :data:`HAT_LAYER_INIT_CFG` (convolutions
+      N(0, 0.01²), norms 1/0; ``deeplab2.py:168-174``), not with PyTorch's
+      default (Kaiming-uniform) initialisation.
     """
 
     def __init__(self,
@@ -89,12 +124,14 @@ class PseudoMaskBranch(BaseModule):
                                  f'{channel_ratio}')
             base = backbone.base_channels
             planes = int(round(base * 2**(n - 1) * channel_ratio))
+            inplanes = backbone.block.expansion * base * 2**(n - 2)
+            stride = backbone.strides[n - 1]
             self.layer = backbone.make_res_layer(
                 block=backbone.block,
-                inplanes=backbone.block.expansion * base * 2**(n - 2),
+                inplanes=inplanes,
                 planes=planes,
                 num_blocks=backbone.stage_blocks[-1],
-                stride=backbone.strides[n - 1],
+                stride=stride,
                 dilation=backbone.dilations[n - 1],
                 style=backbone.style,
                 avg_down=backbone.avg_down,
@@ -106,6 +143,19 @@ class PseudoMaskBranch(BaseModule):
                 multi_grid=backbone.multi_grid,
                 contract_dilation=backbone.contract_dilation)
             in_channels = planes * backbone.block.expansion
+            first = self.layer[0]
+            if first.downsample is None:
+                # official projection shortcut (deeplab2.py:178-182,186)
+                first.downsample = nn.Sequential(
+                    build_conv_layer(
+                        backbone.conv_cfg,
+                        inplanes,
+                        in_channels,
+                        kernel_size=1,
+                        stride=stride,
+                        bias=False),
+                    build_norm_layer(backbone.norm_cfg, in_channels)[1])
+            self.layer.init_cfg = copy.deepcopy(HAT_LAYER_INIT_CFG)
         else:
             self.layer = None
             in_channels = backbone.feat_dim
@@ -175,7 +225,15 @@ class ThreeStageSegmentor(SemiBaseSegmentor):
 
     with f_T the EMA teacher's f_θ; L_con and L_pl are averaged over the
     valid pixels of both sub-batches (255 = outside B's warp or unlabeled
-    in ŷ), as ``nn.CrossEntropyLoss(ignore_index=255)`` in the official code.
+    in ŷ), as ``nn.CrossEntropyLoss(ignore_index=255)`` in the official code
+    (``main.py:125``, ``script_lib.py:68,71``). L_seg is averaged over the
+    valid pixels of the labeled sub-batch, as the official code computes it
+    (``main.py:300-302``: the same loss, with every pixel of the L ∪ U
+    sub-batch set to 255): every mmseg ``CrossEntropyLoss`` of f_θ's heads
+    is set to ``avg_non_ignore=True`` here, whatever the config says
+    (mmseg's default divides by all pixels, ignored and padded ones
+    included, which scales L_seg by the valid fraction of the labeled
+    pixels).
 
     Args:
         segmentor (dict): f_θ, an mmseg ``EncoderDecoder`` with a ResNet
@@ -216,6 +274,12 @@ class ThreeStageSegmentor(SemiBaseSegmentor):
             if cfg[k] < 0:
                 raise ValueError(f'semi_train_cfg.{k} must be >= 0')
         self.semi_train_cfg = cfg
+        # L_seg over valid pixels (main.py:125,300-302); the teacher's heads
+        # compute no loss, set for symmetry
+        for model in (self.student, self.teacher):
+            for m in model.modules():
+                if isinstance(m, CrossEntropyLoss):
+                    m.avg_non_ignore = True
         if self.student.with_neck:
             raise ValueError('ThreeStageSegmentor: f_θ must have no neck (the '
                              'pseudo-mask branch reads backbone stages)')
