@@ -3,7 +3,10 @@
 
 Reads the unlabeled/labeled sets and the generator settings from the
 config's ``PseudoLabelRoundHook`` and α from ``train_cfg.rounds[ROUND]``
-(or ``--label-ratio``); writes what the hook writes at that round boundary.
+(or ``--label-ratio``); writes what the hook writes at that round boundary
+(the round's sampling keys, and the teacher record in ``summary.json``: the
+checkpoint's iteration and weights fingerprint, so the hook reuses the
+folder only for the same weights).
 
 Examples:
     python tools/generate_pseudo_labels.py configs/dars/synthetic_1-8.py \\
@@ -26,7 +29,7 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
-from mmsss.pseudo_labels import PseudoLabelGenerator
+from mmsss.pseudo_labels import PseudoLabelGenerator, model_fingerprint
 from mmsss.utils import (init_tool_distributed, load_checkpoint_checked,
                          load_tool_config)
 
@@ -38,7 +41,10 @@ def parse_args(argv=None):
                         'PseudoLabelRoundHook)')
     parser.add_argument('checkpoint', help='checkpoint of the teacher')
     parser.add_argument(
-        '--round', type=int, default=1, help='round whose α is used')
+        '--round',
+        type=int,
+        default=1,
+        help='round whose α (and sampling keys) are used')
     parser.add_argument('--label-ratio', type=float, help='override α')
     parser.add_argument('--mode', help='override the generator mode')
     parser.add_argument(
@@ -86,7 +92,8 @@ def main(argv=None):
     gen_cfg = dict(hook.get('generator') or {})
     if args.mode:
         gen_cfg['mode'] = args.mode
-    generator = PseudoLabelGenerator(label_ratio=label_ratio, **gen_cfg)
+    generator = PseudoLabelGenerator(
+        label_ratio=label_ratio, round_idx=args.round, **gen_cfg)
 
     unlabeled = DATASETS.build(hook['unlabeled_dataset'])
     labeled = (DATASETS.build(hook['labeled_dataset'])
@@ -94,7 +101,14 @@ def main(argv=None):
     model = MODELS.build(cfg.model)
     # any missing weight or shape mismatch (e.g. a checkpoint trained for
     # another number of classes) fails; extra weights are only logged
-    load_checkpoint_checked(model, args.checkpoint, strict=False)
+    ckpt = load_checkpoint_checked(model, args.checkpoint, strict=False)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    iteration = meta.get('iter') if isinstance(meta, dict) else None
+    # as PseudoLabelRoundHook records its teacher (the fingerprint covers the
+    # weights the model has, whatever extra ones the checkpoint holds)
+    teacher = dict(
+        iter=None if iteration is None else int(iteration),
+        fingerprint=model_fingerprint(model))
     model.to(args.device)
     out = args.out or osp.join(cfg.work_dir, hook.get(
         'out_dir', 'pseudo_labels'), f'round_{args.round}')
@@ -103,7 +117,8 @@ def main(argv=None):
         unlabeled,
         out,
         labeled_dataset=labeled,
-        extra_summary=dict(round=args.round, checkpoint=args.checkpoint))
+        extra_summary=dict(
+            round=args.round, checkpoint=args.checkpoint, teacher=teacher))
     kl = summary.get('kl_labeled_pseudo')
     print(f'{out}: {summary["num_images"]} images, kept '
           f'{summary["kept_fraction"]:.4f} of pixels'

@@ -26,7 +26,12 @@ model = dict(
         dropout_ratio=0.,
         num_classes=19,
         align_corners=False,
+        # a mean over each branch's own valid pixels, as in
+        # cityscapes_1-8_pspnet50_713.py
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=1.0,
+            avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg={{_base_.model.test_cfg}})

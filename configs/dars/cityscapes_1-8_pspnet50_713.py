@@ -2,8 +2,8 @@
 # round 0 supervised, then two self-training rounds with distribution-
 # aligned pseudo-labels, α 0.4 -> 0.65 and random scale [0.5, 2.0] ->
 # [0.5, 3.0] (the official progressive strategy). 16 images per step
-# (4 GPUs x 4), SGD lr 0.01 poly continued across rounds (cumulative
-# schedule, as the official runs).
+# (4 GPUs x 4), SGD lr 0.01 with the official schedule across rounds (poly
+# on the global iteration, horizon = the round's end).
 _base_ = [
     '../_base_/models/pspnet_r50-d8.py',
     '../_base_/datasets/self_training_cityscapes.py',
@@ -13,6 +13,11 @@ crop_size = (713, 713)
 model = dict(
     type='SelfTrainingSegmentor',
     pseudo_weight=1.0,
+    # each branch's loss a mean over its own valid (non-255) pixels, as
+    # the official nn.CrossEntropyLoss(ignore_index=255) per batch
+    # (CVMI-Lab/DARS tool/train.py line 170, tool/train_func.py 91-120)
+    decode_head=dict(loss_decode=dict(avg_non_ignore=True)),
+    auxiliary_head=dict(loss_decode=dict(avg_non_ignore=True)),
     data_preprocessor=dict(
         _delete_=True,
         type='MultiBranchSegDataPreProcessor',
@@ -38,14 +43,19 @@ train_cfg = dict(
     rounds=rounds,
     round_dataloader={{_base_.round_dataloader}},
     pseudo_dataset_index=1,
-    lr_schedule='continue',
+    lr_schedule='extend',
     val_interval=4000)
 val_cfg = dict(_delete_=True, type='ValLoop')
+# pseudo-labelling as the official code: the logits of the image and of its
+# horizontal flip averaged, then the softmax (CVMI-Lab/DARS
+# tool/gen_pseudo_label_utils.py lines 79-91 and 257-267); sampling keys
+# redrawn in every round
 pseudo_label_generator = dict(
     mode='DARS',
     sampling='exact',
     temperature=1.0,
-    flip=False,
+    flip=True,
+    flip_average='logits',
     seed=0,
     num_workers=4)
 custom_hooks = [
@@ -58,3 +68,16 @@ custom_hooks = [
 default_hooks = dict(
     checkpoint=dict(
         interval=4000, max_keep_ckpts=3, save_best='mIoU', rule='greater'))
+# Evaluation as the official test (CVMI-Lab/DARS tool/test.py lines 332-342):
+# the image and its horizontal flip, softmax averaged (mmseg's SegTTAModel),
+# with `tools/test.py CONFIG CKPT --tta`; validation during training is
+# single-view (mmengine's ValLoop runs the plain model).
+tta_pipeline = [
+    _base_.test_pipeline[0],
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='RandomFlip', prob=0., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='horizontal')
+        ], *[[t] for t in _base_.test_pipeline[1:]]])
+]

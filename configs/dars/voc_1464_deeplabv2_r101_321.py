@@ -1,7 +1,8 @@
 # DARS, PASCAL VOC 2012: 1,464 labeled + 9,118 SBD unlabeled images,
 # DeepLabV2 ResNet-101, crop 321: α 0.4 -> 0.5 and random scale
 # [0.5, 1.5] -> [0.5, 2.0] (the official VOC schedule); 16 images per step
-# (4 GPUs x 4), SGD lr 0.001 (head x10) poly continued across rounds.
+# (4 GPUs x 4), SGD lr 0.001 (head x10) with the official schedule across
+# rounds (poly on the global iteration, horizon = the round's end).
 _base_ = [
     '../_base_/models/deeplabv2_r101-d8.py',
     '../_base_/datasets/self_training_voc.py',
@@ -11,6 +12,10 @@ crop_size = (321, 321)
 model = dict(
     type='SelfTrainingSegmentor',
     pseudo_weight=1.0,
+    # each branch's loss a mean over its own valid (non-255) pixels, as
+    # the official nn.CrossEntropyLoss(ignore_index=255) per batch
+    # (CVMI-Lab/DARS tool/train.py line 170, tool/train_func.py 91-120)
+    decode_head=dict(loss_decode=dict(avg_non_ignore=True)),
     data_preprocessor=dict(
         _delete_=True,
         type='MultiBranchSegDataPreProcessor',
@@ -34,11 +39,20 @@ train_cfg = dict(
     rounds=rounds,
     round_dataloader={{_base_.round_dataloader}},
     pseudo_dataset_index=1,
-    lr_schedule='continue',
+    lr_schedule='extend',
     val_interval=4000)
 val_cfg = dict(_delete_=True, type='ValLoop')
+# pseudo-labelling as the official code: the logits of the image and of its
+# horizontal flip averaged, then the softmax (CVMI-Lab/DARS
+# tool/gen_pseudo_label_utils.py lines 79-91 and 257-267); sampling keys
+# redrawn in every round
 pseudo_label_generator = dict(
-    mode='DARS', sampling='exact', temperature=1.0, flip=False, seed=0,
+    mode='DARS',
+    sampling='exact',
+    temperature=1.0,
+    flip=True,
+    flip_average='logits',
+    seed=0,
     num_workers=4)
 custom_hooks = [
     dict(
@@ -50,3 +64,16 @@ custom_hooks = [
 default_hooks = dict(
     checkpoint=dict(
         interval=4000, max_keep_ckpts=3, save_best='mIoU', rule='greater'))
+# Evaluation as the official test (CVMI-Lab/DARS tool/test.py lines 332-342):
+# the image and its horizontal flip, softmax averaged (mmseg's SegTTAModel),
+# with `tools/test.py CONFIG CKPT --tta`; validation during training is
+# single-view (mmengine's ValLoop runs the plain model).
+tta_pipeline = [
+    _base_.test_pipeline[0],
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='RandomFlip', prob=0., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='horizontal')
+        ], *[[t] for t in _base_.test_pipeline[1:]]])
+]

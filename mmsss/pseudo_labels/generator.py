@@ -9,15 +9,19 @@ histograms; exact random sampling takes two cheap passes over the cache;
 a final pass writes one PNG per image.
 
 Each rank takes the images ``rank, rank + world, …``; all ranks compute the
-same thresholds; per-pixel sampling keys depend on the image name only, so one
-rank and several ranks write identical files. Everything is written under
-``<out_dir>.tmp`` and renamed to ``out_dir`` at the end, so an interrupted
-generation leaves nothing half-written and simply restarts.
+same thresholds; per-pixel sampling keys depend on the seed, the round and the
+image name only, so one rank and several ranks write identical files.
+Everything is written under ``<out_dir>.tmp`` and renamed to ``out_dir`` at
+the end, so an interrupted generation leaves nothing half-written and simply
+restarts.
 
 Output (``out_dir``): ``labels/<image id>.png`` (uint8 class index, 255 =
 ignored), ``list.txt`` (``<split entry> <label path>``, readable by the
-split-file datasets as a labeled set) and ``summary.json``.
+split-file datasets as a labeled set) and ``summary.json`` (which also
+records the generator settings, :meth:`PseudoLabelGenerator.settings`, so a
+reused folder can be checked against the current ones).
 """
+import hashlib
 import json
 import os
 import os.path as osp
@@ -36,6 +40,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
 from ..datasets.semi_datasets import check_num_classes
+from ..utils.atomic import atomic_write_text
 from .selection import (KEY_RANGE, MODES, NUM_CONF_BINS, SAMPLINGS,
                         class_histogram, code_to_confidence, confidence_codes,
                         keep_mask, kl_divergence, pixel_keys, radix_boundary,
@@ -43,12 +48,13 @@ from .selection import (KEY_RANGE, MODES, NUM_CONF_BINS, SAMPLINGS,
 
 __all__ = [
     'PseudoLabelGenerator', 'labeled_class_distribution',
-    'pseudo_label_image_id'
+    'pseudo_label_image_id', 'model_fingerprint', 'FLIP_AVERAGES'
 ]
 
 _HALF = 1 << 16
 SUMMARY_FILE = 'summary.json'
 LIST_FILE = 'list.txt'
+FLIP_AVERAGES = ('logits', 'probs')
 
 
 def _read_label(path: str) -> np.ndarray:
@@ -82,6 +88,24 @@ def labeled_class_distribution(dataset,
     return _all_reduce(counts).tolist()
 
 
+def model_fingerprint(model) -> str:
+    """SHA-256 (hex) over the names, dtypes, shapes and bytes of every tensor
+    of ``model``'s state dict (parameters and buffers, e.g. BN statistics):
+    equal iff the weights are bit-identical, on any device. A model wrapper
+    is unwrapped first. Costs one host copy of the weights (about 0.5 s per
+    200 MB)."""
+    if is_model_wrapper(model):
+        model = model.module
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        if not isinstance(t, torch.Tensor):
+            continue
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f'{name}|{t.dtype}|{len(t)}|'.encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def pseudo_label_image_id(info: dict) -> str:
     """The id of a dataset sample in pseudo-label file names and
     ``list.txt``: ``img_id``, else the image file's stem."""
@@ -112,9 +136,21 @@ class PseudoLabelGenerator:
         class_distribution (sequence, optional): r_j; default: the pixel
             distribution of the labeled set.
         temperature (float): Softmax temperature of the logits.
-        flip (bool): Average the probabilities with the horizontal flip.
+        flip (bool): Also predict the horizontally flipped image and average
+            the two predictions. Defaults to True (official DARS).
+        flip_average (str): What is averaged with the flip: ``'logits'``
+            (default; then the softmax with ``temperature``), as the official
+            DARS pseudo-labelling (CVMI-Lab/DARS
+            ``tool/gen_pseudo_label_utils.py`` lines 79-91: the softmax there
+            is commented out, and lines 257-267 apply it after averaging), or
+            ``'probs'`` (the softmax of each, averaged; what the official
+            evaluation does, ``tool/test.py`` lines 332-342).
         fixed_threshold (float, optional): ST with a fixed threshold.
         seed (int): Seed of the per-image sampling keys.
+        round_idx (int, optional): Self-training round, mixed into the
+            sampling keys so that each round draws its random sampling anew
+            (as the official code does); ``None``: keys of the seed and the
+            image name only.
         num_workers (int): Data-loading workers of the inference pass.
         keep_cache (bool): Keep the per-image prediction cache
             (``<out_dir>/cache``) for inspection.
@@ -127,9 +163,11 @@ class PseudoLabelGenerator:
                  sampling: str = 'exact',
                  class_distribution: Optional[Sequence[float]] = None,
                  temperature: float = 1.0,
-                 flip: bool = False,
+                 flip: bool = True,
+                 flip_average: str = 'logits',
                  fixed_threshold: Optional[float] = None,
                  seed: int = 0,
+                 round_idx: Optional[int] = None,
                  num_workers: int = 0,
                  keep_cache: bool = False,
                  ignore_index: int = 255) -> None:
@@ -145,6 +183,9 @@ class PseudoLabelGenerator:
                              f'got {label_ratio!r}')
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')
+        if flip_average not in FLIP_AVERAGES:
+            raise ValueError(f'flip_average must be one of {FLIP_AVERAGES}, '
+                             f'got {flip_average!r}')
         self.mode = mode
         self.label_ratio = float(label_ratio)
         self.sampling = sampling
@@ -152,34 +193,67 @@ class PseudoLabelGenerator:
                                    [float(v) for v in class_distribution])
         self.temperature = float(temperature)
         self.flip = bool(flip)
+        self.flip_average = flip_average
         self.fixed_threshold = fixed_threshold
         self.seed = int(seed)
+        self.round_idx = None if round_idx is None else int(round_idx)
         self.num_workers = int(num_workers)
         self.keep_cache = bool(keep_cache)
         self.ignore_index = ignore_index
+
+    def settings(self) -> dict:
+        """The settings that decide the output (JSON types), recorded in
+        ``summary.json`` as ``generator``."""
+        return dict(
+            mode=self.mode,
+            label_ratio=self.label_ratio,
+            sampling=self.sampling,
+            class_distribution=self.class_distribution,
+            temperature=self.temperature,
+            flip=self.flip,
+            flip_average=self.flip_average if self.flip else None,
+            fixed_threshold=(None if self.fixed_threshold is None else float(
+                self.fixed_threshold)),
+            seed=self.seed,
+            round_idx=self.round_idx,
+            ignore_index=self.ignore_index)
 
     # ------------------------------------------------------------ inference
     @torch.no_grad()
     def predict(self, model, data: dict):
         """Class map (uint8 numpy) and confidence codes (int16 numpy) of one
         collated sample, at the original image size."""
-        probs = self._probs(model, data)
-        if self.flip:
-            flipped = dict(
-                inputs=[x.flip(-1) for x in data['inputs']],
-                data_samples=[s.clone() for s in data['data_samples']])
-            for s in flipped['data_samples']:
-                s.set_metainfo(dict(flip=True, flip_direction='horizontal'))
-            probs = (probs + self._probs(model, flipped)) / 2
+        probs = self.class_probabilities(model, data)
         conf, labels = probs.max(dim=0)
         return (labels.to(torch.uint8).cpu().numpy(),
                 confidence_codes(conf).to(torch.int16).cpu().numpy())
 
-    def _probs(self, model, data: dict) -> torch.Tensor:
+    @torch.no_grad()
+    def class_probabilities(self, model, data: dict) -> torch.Tensor:
+        """``(C, H, W)`` class probabilities of one collated sample at the
+        original image size: the softmax (with ``temperature``) of the
+        model's logits, averaged with the horizontal flip as
+        ``flip_average`` says."""
+        logits = self._logits(model, data)
+        if not self.flip:
+            return F.softmax(logits / self.temperature, dim=0)
+        flipped = dict(
+            inputs=[x.flip(-1) for x in data['inputs']],
+            data_samples=[s.clone() for s in data['data_samples']])
+        for s in flipped['data_samples']:
+            # the segmentor flips its logits back (mmseg postprocess_result)
+            s.set_metainfo(dict(flip=True, flip_direction='horizontal'))
+        logits_f = self._logits(model, flipped)
+        if self.flip_average == 'logits':
+            return F.softmax((logits + logits_f) / 2 / self.temperature, dim=0)
+        return (F.softmax(logits / self.temperature, dim=0) +
+                F.softmax(logits_f / self.temperature, dim=0)) / 2
+
+    @staticmethod
+    def _logits(model, data: dict) -> torch.Tensor:
         batch = model.data_preprocessor(data, False)
         result = model.predict(batch['inputs'], batch['data_samples'])[0]
-        logits = result.seg_logits.data.float()
-        return F.softmax(logits / self.temperature, dim=0)
+        return result.seg_logits.data.float()
 
     # ------------------------------------------------------------ main entry
     def generate(self,
@@ -258,6 +332,7 @@ class PseudoLabelGenerator:
             temperature=self.temperature,
             flip=self.flip,
             seed=self.seed,
+            generator=self.settings(),
             num_images=len(dataset),
             total_pixels=total,
             classes=list(dataset.metainfo['classes']),
@@ -354,7 +429,8 @@ class PseudoLabelGenerator:
         for digit in ('high', 'low'):
             hist = torch.zeros(num_classes, _HALF, dtype=torch.int64)
             for _, img_id, labels, codes in self._cached(dataset, tmp_dir):
-                keys = pixel_keys(img_id, self.seed, labels.shape)
+                keys = pixel_keys(img_id, self.seed, labels.shape,
+                                  self.round_idx)
                 cand = codes >= codes_t[labels]
                 if digit == 'low':
                     cand &= (keys >> 16) == high_bin[labels]
@@ -381,7 +457,7 @@ class PseudoLabelGenerator:
         have_gt = torch.ones((), dtype=torch.int64)
         for idx, img_id, labels, codes in self._cached(dataset, tmp_dir):
             keys = None if key_limits is None else pixel_keys(
-                img_id, self.seed, labels.shape)
+                img_id, self.seed, labels.shape, self.round_idx)
             keep = keep_mask(labels, codes, keys, codes_t, key_limits)
             pseudo = torch.where(keep, labels,
                                  torch.full_like(labels, self.ignore_index))
@@ -413,10 +489,11 @@ class PseudoLabelGenerator:
             img_id = pseudo_label_image_id(dataset.get_data_info(idx))
             label = osp.join(out_dir, 'labels', _label_rel_path(img_id))
             lines.append(f'{img_id} {label}\n')
-        with open(osp.join(tmp_dir, LIST_FILE), 'w') as f:
-            f.writelines(lines)
-        with open(osp.join(tmp_dir, SUMMARY_FILE), 'w') as f:
-            json.dump(summary, f, indent=2)
+        # atomic inside the temporary folder too: a reader never sees half a
+        # summary, whatever happens to the folder rename below
+        atomic_write_text(osp.join(tmp_dir, LIST_FILE), ''.join(lines))
+        atomic_write_text(
+            osp.join(tmp_dir, SUMMARY_FILE), json.dumps(summary, indent=2))
         if not self.keep_cache:
             shutil.rmtree(osp.join(tmp_dir, 'cache'))
         if osp.exists(out_dir):

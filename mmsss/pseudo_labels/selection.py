@@ -7,9 +7,9 @@ k-th largest confidence of a class is found from ``classes × 15361`` counts,
 whatever the number of images.
 
 Random sampling (DARS, Algorithm 1) draws one 32-bit key per pixel from a
-generator seeded by the image name, so the result does not depend on how the
-images are split across ranks. A pixel of class ``j`` is kept iff
-``code >= t_j`` and ``key < q_j``:
+generator seeded by the image name and the round, so the result does not
+depend on how the images are split across ranks, and every round draws anew.
+A pixel of class ``j`` is kept iff ``code >= t_j`` and ``key < q_j``:
 
 * ``sampling='bernoulli'``: ``q_j = s_j · 2^32`` (each candidate kept with
   probability ``s_j``);
@@ -164,15 +164,29 @@ def select_thresholds(counts: Tensor,
         targets=targets)
 
 
-def _image_seed(image_key: str, seed: int) -> int:
-    digest = hashlib.sha256(f'{seed}:{image_key}'.encode()).digest()
+def _image_seed(image_key: str, seed: int,
+                round_idx: Optional[int] = None) -> int:
+    text = (f'{seed}:{image_key}' if round_idx is None else
+            f'{seed}:round{int(round_idx)}:{image_key}')
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], 'little') & ((1 << 63) - 1)
 
 
-def pixel_keys(image_key: str, seed: int, shape) -> Tensor:
+def pixel_keys(image_key: str,
+               seed: int,
+               shape,
+               round_idx: Optional[int] = None) -> Tensor:
     """Uniform 32-bit keys (int64) of an image's pixels, a function of
-    ``(seed, image_key)`` only (same on every rank, in every pass)."""
-    g = torch.Generator().manual_seed(_image_seed(image_key, seed))
+    ``(seed, round_idx, image_key)`` only (same on every rank, in every
+    pass).
+
+    ``round_idx`` redraws the keys in every self-training round, as the
+    official DARS code draws a fresh ``torch.randperm`` per image and class
+    in every generation (CVMI-Lab/DARS ``tool/gen_pseudo_label_utils.py``
+    lines 378-395); ``None`` keeps the keys of ``(seed, image_key)`` alone.
+    """
+    g = torch.Generator().manual_seed(
+        _image_seed(image_key, seed, round_idx))
     return torch.randint(0, KEY_RANGE, tuple(shape), generator=g,
                          dtype=torch.int64)
 

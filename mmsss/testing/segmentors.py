@@ -13,8 +13,9 @@ class ProjectionSegmentor(nn.Module):
 
     Has what :class:`~mmsss.pseudo_labels.PseudoLabelGenerator` uses of a
     segmentor: ``data_preprocessor`` (mmseg's ImageNet mean/std, BGR to
-    RGB) and ``predict`` (sets ``seg_logits``). The projection (seed 0,
-    scaled by 2) is a frozen parameter.
+    RGB) and ``predict`` (sets ``seg_logits``, flipped back for a sample
+    whose metainfo says ``flip``). The projection (seed 0, scaled by 2) is a
+    frozen parameter.
 
     Args:
         num_classes (int): Number of classes.
@@ -41,5 +42,11 @@ class ProjectionSegmentor(nn.Module):
         if self.round_to:
             logits = (logits / self.round_to).round() * self.round_to
         for s, lg in zip(data_samples, logits):
+            # a flipped input's logits are flipped back, as mmseg's
+            # EncoderDecoder.postprocess_result does
+            if s.metainfo.get('flip'):
+                dim = -1 if s.metainfo.get(
+                    'flip_direction', 'horizontal') == 'horizontal' else -2
+                lg = lg.flip(dim)
             s.seg_logits = PixelData(data=lg)
         return data_samples

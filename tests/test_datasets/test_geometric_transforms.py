@@ -199,3 +199,12 @@ def test_voc_configs_rescale_by_own_size(config, ratio_range, step):
         assert tuple(t['ratio_range']) == ratio_range, (config, t)
         assert t.get('step') == step, (config, t)
 
+
+def test_round_ratio_range_reaches_random_rescale():
+    """SelfTrainingRoundsLoop's per-round scale range (DARS VOC round 2:
+    [0.5, 2.0]) is applied to RandomRescale too."""
+    from mmsss.engine.runner import set_ratio_range
+    pipeline = [dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
+                dict(type='RandomCrop', crop_size=(8, 8))]
+    assert set_ratio_range(pipeline, (0.5, 2.0)) == 1
+    assert pipeline[0]['ratio_range'] == (0.5, 2.0)

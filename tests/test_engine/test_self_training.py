@@ -82,6 +82,12 @@ def test_rounds_make_pseudo_labels_and_train_on_them(trained):
         assert s['round'] == k and s['label_ratio'] == alpha
         assert s['iter'] == 2 * k  # made at the round boundary
         assert s['kl_labeled_pseudo'] >= 0
+        # the teacher and the settings, to tell stale folders apart
+        assert s['teacher']['iter'] == 2 * k
+        assert len(s['teacher']['fingerprint']) == 64
+        assert s['generator']['round_idx'] == k
+        assert s['generator']['flip'] is True
+        assert s['generator']['flip_average'] == 'logits'
     assert not osp.exists(osp.join(wd, 'pseudo_labels/round_0'))
     assert trained['runner'].iter == 6
     assert 'train/unsup_decode.loss_ce' in trained['scalars']
@@ -92,6 +98,25 @@ def test_rounds_make_pseudo_labels_and_train_on_them(trained):
         logged = [json.loads(ln) for ln in f if 'pseudo_labels/' in ln]
     assert [r['step'] for r in logged] == [2, 4]
     assert all('pseudo_labels/kl_labeled_pseudo' in r for r in logged)
+
+
+def test_learning_rate_is_the_official_schedule_across_rounds(trained):
+    """lr_schedule='extend' (the synthetic config's): every iteration trains
+    with 0.05 * (1 - t / E_k) ** 0.9, E_k = the end of its round (2, 4, 6),
+    as logged by the runner."""
+    import glob
+    [scalars] = glob.glob(osp.join(trained['work_dir'],
+                                   '*/vis_data/scalars.json'))
+    with open(scalars) as f:
+        logged = {r['step']: r['lr'] for r in map(json.loads, f)
+                  if 'lr' in r}
+    assert sorted(logged) == [1, 2, 3, 4, 5, 6]
+    for step, lr in logged.items():
+        t = step - 1  # the logger's step is the 1-based iteration
+        end = 2 * (t // 2 + 1)
+        assert lr == pytest.approx(0.05 * (1 - t / end)**0.9, rel=1e-6), t
+    assert logged[3] == pytest.approx(0.05 * 0.5**0.9)  # round 1's start
+    assert logged[5] == pytest.approx(0.05 * (1 / 3)**0.9)  # round 2's
 
 
 def test_round_dataloader_uses_round_scale_range(trained):
@@ -118,6 +143,24 @@ def test_resume_inside_a_round_reuses_its_pseudo_labels(trained):
     runner.train()
     assert runner.iter == 7
     assert os.stat(summary).st_mtime_ns == before
+    # the checkpoint carries the teacher of the labels its round trains on
+    with open(osp.join(wd, 'pseudo_labels/round_1/summary.json')) as f:
+        teacher = json.load(f)['teacher']
+    ckpt = torch.load(osp.join(wd, 'iter_3.pth'), map_location='cpu',
+                      weights_only=False)
+    assert ckpt['message_hub']['runtime_info'][
+        'pseudo_label_teacher'] == teacher
+    with open(osp.join(wd, 'pseudo_labels/round_2/summary.json')) as f:
+        teacher = json.load(f)['teacher']
+    assert runner.message_hub.get_info('pseudo_label_teacher') == teacher
+    # after the resume, round 2's horizon is its new end (7)
+    with open(osp.join(runner.log_dir, 'vis_data/scalars.json')) as f:
+        logged = {r['step']: r['lr'] for r in map(json.loads, f)
+                  if 'lr' in r}
+    assert sorted(logged) == [4, 5, 6, 7]
+    assert logged[4] == pytest.approx(0.05 * (1 - 3 / 4)**0.9)
+    for t in (4, 5, 6):
+        assert logged[t + 1] == pytest.approx(0.05 * (1 - t / 7)**0.9)
 
 
 def test_offline_tool_matches_hook_and_checks_inputs(trained, tmp_path):
@@ -146,6 +189,13 @@ def test_offline_tool_matches_hook_and_checks_inputs(trained, tmp_path):
         with open(osp.join(hook_dir, name), 'rb') as a, open(
                 tmp_path / 'r1' / 'labels' / name, 'rb') as b:
             assert a.read() == b.read(), name
+    # the same teacher record as the hook's (so the hook would reuse it)
+    summaries = []
+    for d in (osp.join(wd, 'pseudo_labels/round_1'), tmp_path / 'r1'):
+        with open(osp.join(d, 'summary.json')) as f:
+            summaries.append(json.load(f))
+    assert summaries[0]['teacher'] == summaries[1]['teacher']
+    assert summaries[0]['generator'] == summaries[1]['generator']
     # a checkpoint for another number of classes
     bad = subprocess.run(
         cmd[:-len(opts)] + opts + [

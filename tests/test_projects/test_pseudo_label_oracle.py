@@ -137,10 +137,18 @@ def test_round_hook_masks_a_finished_round_in_place(synthetic_voc_root,
     hook = OracleCorrectPseudoLabelRoundHook(
         unlabeled_dataset=unlabeled, generator=dict(mode='argmax'))
 
+    from mmsss.pseudo_labels import model_fingerprint
+    from mmsss.testing import ProjectionSegmentor
+
     class Runner:
         work_dir = str(tmp_path)
         logger = MMLogger.get_instance('oracle_test')
         message_hub = MessageHub.get_instance('oracle_test')
+        model = ProjectionSegmentor(7)
+        iter = 2
+
+        class train_loop:
+            round_starts = [0, 2]
 
     out = hook.round_dir(Runner, 1)
     os.makedirs(osp.join(out, 'labels'))
@@ -161,7 +169,17 @@ def test_round_hook_masks_a_finished_round_in_place(synthetic_voc_root,
     with open(osp.join(out, LIST_FILE), 'w') as f:
         f.writelines(lines)
     with open(osp.join(out, SUMMARY_FILE), 'w') as f:
-        json.dump(dict(round=1, label_ratio=0.4, mode='argmax'), f)
+        # what the parent hook checks before reusing a folder
+        json.dump(
+            dict(
+                round=1,
+                label_ratio=0.4,
+                mode='argmax',
+                num_images=len(ids),
+                generator=hook.build_generator(1, 0.4).settings(),
+                teacher=dict(
+                    iter=2, fingerprint=model_fingerprint(Runner.model))),
+            f)
     hook.before_train_round(Runner, 1, dict(label_ratio=0.4))
     first = {}
     for path, (gt, noisy) in gts.items():

@@ -196,31 +196,43 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _rank_worker(rank, world, port, root, out):
+def _rank_worker(rank, world, port, root, out, round_idx=None):
     import torch.distributed as dist
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=world)
     try:
         unlabeled, labeled = build_sets(root)
-        PseudoLabelGenerator(label_ratio=0.5, seed=3).generate(
-            FakeSegmentor(), unlabeled, out, labeled)
+        PseudoLabelGenerator(
+            label_ratio=0.5, seed=3, round_idx=round_idx).generate(
+                FakeSegmentor(), unlabeled, out, labeled)
     finally:
         dist.destroy_process_group()
 
 
 def test_one_rank_and_two_ranks_write_identical_files(
         synthetic_voc_root, generated, tmp_path):
+    """With the round mixed into the sampling keys (round 2 here): the same
+    files on 1 and 2 ranks, and other files than without the round."""
     import torch.multiprocessing as mp
-    one = generated[2]['DARS'][0]
+    unlabeled, labeled = generated[:2]
+    one = str(tmp_path / 'one')
+    PseudoLabelGenerator(label_ratio=0.5, seed=3, round_idx=2).generate(
+        FakeSegmentor(), unlabeled, one, labeled)
     two = str(tmp_path / 'two')
     mp.spawn(
         _rank_worker,
-        args=(2, _free_port(), synthetic_voc_root, two),
+        args=(2, _free_port(), synthetic_voc_root, two, 2),
         nprocs=2,
         join=True)
     assert_same_labels(one, two)
     assert read_outputs(two)[0]['world_size'] == 2
+    assert read_outputs(two)[0]['generator']['round_idx'] == 2
+    no_round = generated[2]['DARS'][0]
+    _, mismatch, _ = filecmp.cmpfiles(
+        osp.join(one, 'labels'), osp.join(no_round, 'labels'),
+        sorted(os.listdir(osp.join(one, 'labels'))), shallow=False)
+    assert mismatch
 
 
 def test_bad_inputs(synthetic_voc_root, tmp_path):

@@ -1,5 +1,6 @@
 # Every round restarts the poly schedule from the initial learning rate
-# (instead of continuing it across rounds as the official runs do).
+# (instead of the official schedule, lr_schedule='extend', where round k
+# starts at (1 - E_{k-1}/E_k)^0.9 of it).
 _base_ = '../cityscapes_1-8_pspnet50_713.py'
 train_cfg = dict(lr_schedule='restart')
 param_scheduler = [

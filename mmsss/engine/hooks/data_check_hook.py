@@ -1,6 +1,6 @@
 """Fail before the first iteration when model and data disagree."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmseg.registry import HOOKS
 
 from mmsss.datasets.semi_datasets import check_num_classes
@@ -11,6 +11,8 @@ __all__ = ['NumClassesCheckHook']
 def _heads(model):
     """(name, head) pairs whose ``num_classes`` must match the data."""
     if is_model_wrapper(model):
+        model = model.module
+    if isinstance(model, BaseTTAModel):  # `tools/test.py --tta`
         model = model.module
     seg = getattr(model, 'student', model)
     yield 'model.decode_head', seg.decode_head

@@ -1,15 +1,26 @@
 """Regenerate pseudo-labels at each self-training round boundary."""
 import json
 import os.path as osp
-from typing import Optional
+from typing import Optional, Tuple
 
+from mmengine import dist
 from mmengine.hooks import Hook
 from mmseg.registry import DATASETS, HOOKS
 
-from ...pseudo_labels import LIST_FILE, SUMMARY_FILE, PseudoLabelGenerator
+from ...pseudo_labels import (LIST_FILE, SUMMARY_FILE, PseudoLabelGenerator,
+                              model_fingerprint)
 from ..runner.self_training_loop import PSEUDO_LABEL_LIST_KEY
 
-__all__ = ['PseudoLabelRoundHook']
+__all__ = ['PseudoLabelRoundHook', 'PSEUDO_LABEL_TEACHER_KEY']
+
+# message-hub info (saved in checkpoints): the teacher of the pseudo-labels
+# the current round trains on
+PSEUDO_LABEL_TEACHER_KEY = 'pseudo_label_teacher'
+
+
+def _as_json(obj):
+    """``obj`` as it reads back from ``summary.json``."""
+    return json.loads(json.dumps(obj))
 
 
 @HOOKS.register_module()
@@ -18,12 +29,24 @@ class PseudoLabelRoundHook(Hook):
     ``k >= 1`` of :class:`SelfTrainingRoundsLoop` starts.
 
     Output: ``<work_dir>/<out_dir>/round_<k>/`` (see
-    :class:`PseudoLabelGenerator`). A finished round's folder (its
-    ``summary.json`` names the same round and α) is reused on resume; an
-    interrupted generation starts over. The KL divergence, the kept fraction
-    and (when the unlabeled set keeps its ground truth for analysis) the
-    pseudo-label accuracy go to the visualizer backends as
-    ``pseudo_labels/…``.
+    :class:`PseudoLabelGenerator`). ``summary.json`` records the teacher
+    (``teacher``: the iteration it was taken at and
+    :func:`~mmsss.pseudo_labels.model_fingerprint` of its weights) and the
+    generator settings (``generator``). An existing folder is reused only
+    when it is complete and was made for the same round, with the same
+    settings, for as many unlabeled images, by the same teacher; otherwise
+    it is regenerated (e.g. a rerun in the same work dir after retraining).
+
+    On a resume inside round ``k`` the model is no longer the round's
+    teacher; the folder is then reused when its teacher is the one recorded
+    in the checkpoint (message-hub info ``pseudo_label_teacher``, or, for
+    checkpoints without it, a teacher taken at the round's first
+    iteration). If it is not, the round's teacher is gone and the labels
+    are regenerated with the resumed model (with a warning).
+
+    The KL divergence, the kept fraction and (when the unlabeled set keeps
+    its ground truth for analysis) the pseudo-label accuracy go to the
+    visualizer backends as ``pseudo_labels/…``.
 
     Args:
         unlabeled_dataset (dict): Config of the unlabeled set with a test
@@ -31,7 +54,7 @@ class PseudoLabelRoundHook(Hook):
         labeled_dataset (dict, optional): Config of the labeled set (for the
             class distribution of DARS/DA).
         generator (dict): :class:`PseudoLabelGenerator` arguments except
-            ``label_ratio``, which comes from the round.
+            ``label_ratio`` and ``round_idx``, which come from the round.
         out_dir (str): Folder under the work dir. Defaults to
             ``'pseudo_labels'``.
     """
@@ -44,9 +67,11 @@ class PseudoLabelRoundHook(Hook):
                  generator: Optional[dict] = None,
                  out_dir: str = 'pseudo_labels') -> None:
         generator = dict(generator or {})
-        if 'label_ratio' in generator:
-            raise ValueError('PseudoLabelRoundHook: set label_ratio per round '
-                             'in train_cfg.rounds, not in generator')
+        for key in ('label_ratio', 'round_idx'):
+            if key in generator:
+                raise ValueError(
+                    f'PseudoLabelRoundHook: {key} comes from the round '
+                    '(train_cfg.rounds), do not set it in generator')
         # validates the arguments now, before training starts
         PseudoLabelGenerator(**generator)
         self.generator_cfg = generator
@@ -57,6 +82,11 @@ class PseudoLabelRoundHook(Hook):
 
     def round_dir(self, runner, round_idx: int) -> str:
         return osp.join(runner.work_dir, self.out_dir, f'round_{round_idx}')
+
+    def build_generator(self, round_idx: int,
+                        label_ratio: float) -> PseudoLabelGenerator:
+        return PseudoLabelGenerator(
+            label_ratio=label_ratio, round_idx=round_idx, **self.generator_cfg)
 
     def _build_datasets(self):
         if self._datasets is None:
@@ -70,37 +100,112 @@ class PseudoLabelRoundHook(Hook):
         # fail on a bad unlabeled/labeled split before any training
         self._build_datasets()
 
-    def _finished(self, path: str, round_idx: int,
-                  label_ratio: float) -> bool:
-        """A complete folder made for this round with the same settings."""
+    @staticmethod
+    def read_summary(path: str) -> Optional[dict]:
+        """``summary.json`` of a finished folder (None if absent or
+        unreadable)."""
         summary = osp.join(path, SUMMARY_FILE)
         if not osp.isfile(summary):
-            return False
-        with open(summary) as f:
-            s = json.load(f)
-        return (s.get('round') == round_idx
-                and s.get('label_ratio') == label_ratio
-                and s.get('mode') == self.generator_cfg.get('mode', 'DARS'))
+            return None
+        try:
+            with open(summary) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def check_reusable(self, summary: Optional[dict], round_idx: int,
+                       generator: PseudoLabelGenerator,
+                       num_images: int) -> Tuple[bool, str]:
+        """Whether a finished folder's ``summary`` was made for this round
+        with these settings (the teacher is checked by the caller), and if
+        not, why."""
+        if summary is None:
+            return False, 'no finished pseudo-labels'
+        if summary.get('round') != round_idx:
+            return False, (f'made for round {summary.get("round")}')
+        settings = _as_json(generator.settings())
+        if summary.get('generator') != settings:
+            old = summary.get('generator') or {}
+            diff = sorted(k for k in set(old) | set(settings)
+                          if old.get(k) != settings.get(k))
+            return False, ('generator settings differ: ' +
+                           ', '.join(diff) if old else
+                           'no generator settings recorded')
+        if summary.get('num_images') != num_images:
+            return False, (f'made for {summary.get("num_images")} unlabeled '
+                           f'images, the set has {num_images}')
+        return True, ''
+
+    def _round_start(self, runner, round_idx: int) -> Optional[int]:
+        starts = getattr(
+            getattr(runner, 'train_loop', None), 'round_starts', None)
+        if starts is None or round_idx >= len(starts):
+            return None
+        return int(starts[round_idx])
+
+    def _decide(self, runner, out: str, round_idx: int,
+                generator: PseudoLabelGenerator, num_images: int):
+        """(reuse, reason, teacher) on rank 0: ``teacher`` is the record of
+        the labels to train on (the folder's when reused)."""
+        summary = self.read_summary(out)
+        ok, why = self.check_reusable(summary, round_idx, generator,
+                                      num_images)
+        start = self._round_start(runner, round_idx)
+        current = dict(
+            iter=int(runner.iter), fingerprint=model_fingerprint(runner.model))
+        if start is None or runner.iter == start:
+            if ok and summary.get('teacher') != current:
+                ok, why = False, 'made by another teacher (iteration or ' \
+                    'weights differ)'
+            return ok, why, (summary['teacher'] if ok else current)
+        # resumed inside the round: the teacher is not the current model
+        recorded = runner.message_hub.get_info(PSEUDO_LABEL_TEACHER_KEY)
+        teacher = (summary or {}).get('teacher') or {}
+        if ok and recorded is not None and teacher != _as_json(recorded):
+            ok, why = False, ('made by another teacher than the one this '
+                              'checkpoint trained with')
+        elif ok and recorded is None and teacher.get('iter') != start:
+            ok, why = False, (f'made by a teacher at iteration '
+                              f'{teacher.get("iter")}, not at the round '
+                              f'start {start}')
+        if not ok:
+            why += (f'; resumed at iteration {runner.iter} inside the round '
+                    f'(started at {start}), so the resumed model is used as '
+                    'the teacher')
+        return ok, why, (teacher if ok else current)
 
     def before_train_round(self, runner, round_idx: int,
                            round_cfg: dict) -> None:
         if round_idx == 0:
             return
         label_ratio = float(round_cfg['label_ratio'])
+        gen = self.build_generator(round_idx, label_ratio)
         out = self.round_dir(runner, round_idx)
-        if self._finished(out, round_idx, label_ratio):
+        unlabeled, labeled = self._build_datasets()
+        # rank 0 decides for all ranks (they must agree, and their BN
+        # buffers need not be identical without SyncBN)
+        decision = [None, None, None]
+        if dist.get_rank() == 0:
+            decision = list(
+                self._decide(runner, out, round_idx, gen, len(unlabeled)))
+        dist.broadcast_object_list(decision)
+        reuse, why, teacher = decision
+        if reuse:
             runner.logger.info(f'round {round_idx}: reusing the pseudo-labels '
-                               f'in {out}')
+                               f'in {out} (teacher: iteration '
+                               f'{teacher["iter"]})')
         else:
-            unlabeled, labeled = self._build_datasets()
-            gen = PseudoLabelGenerator(
-                label_ratio=label_ratio, **self.generator_cfg)
+            log = (runner.logger.warning
+                   if 'resumed model' in why else runner.logger.info)
+            log(f'round {round_idx}: generating the pseudo-labels in {out} '
+                f'({why})')
             summary = gen.generate(
                 runner.model,
                 unlabeled,
                 out,
                 labeled_dataset=labeled,
-                extra_summary=dict(round=round_idx, iter=runner.iter))
+                extra_summary=dict(
+                    round=round_idx, iter=runner.iter, teacher=teacher))
             scalars = {
                 'pseudo_labels/kept_fraction': summary['kept_fraction']
             }
@@ -111,5 +216,7 @@ class PseudoLabelRoundHook(Hook):
             runner.logger.info(
                 f'round {round_idx}: ' +
                 ', '.join(f'{k}={v:.5f}' for k, v in scalars.items()))
+        runner.message_hub.update_info(PSEUDO_LABEL_TEACHER_KEY,
+                                       _as_json(teacher))
         runner.message_hub.update_info(PSEUDO_LABEL_LIST_KEY,
                                        osp.join(out, LIST_FILE))
