@@ -15,6 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests._recipe import assert_weak_geometric
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # (method, config name, dataset, labels, depth, output stride)
@@ -184,25 +186,7 @@ def test_train_pipelines(case):
     crop = case.recipe['crop']
     labeled, unlabeled = _train_pipelines(case.cfg)
     for pipeline in (labeled, unlabeled):
-        types = _types(pipeline)
-        i = types.index('RandomCrop')
-        scale, crop_t, flip = pipeline[i - 1], pipeline[i], pipeline[i + 1]
-        if case.dataset == 'cityscapes':
-            assert dict(scale) == dict(
-                type='RandomResize',
-                scale=(2048, 1024),
-                ratio_range=(0.5, 2.0),
-                keep_ratio=True)
-        else:
-            # a factor in [0.5, 2.0] of the image's own size (long side
-            # 250-1000 px officially), not mmseg's short-side-512 resize
-            assert dict(scale) == dict(
-                type='RandomRescale', ratio_range=(0.5, 2.0))
-            assert 'RandomResize' not in types
-        assert tuple(crop_t.crop_size) == crop
-        assert crop_t.get('cat_max_ratio', 1.) == 1.
-        assert dict(flip) == dict(type='RandomFlip', prob=0.5)
-        assert types.count('RandomCrop') == 1
+        assert_weak_geometric(pipeline, case.dataset, crop)
     # the strong intensity view only on the unlabeled strong branch: 2 ops,
     # the official code's ranges
     branch = unlabeled[-1]

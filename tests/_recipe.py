@@ -1,0 +1,29 @@
+"""Checks shared by the recipe tests (tests/test_configs_recipe_*.py)."""
+
+
+def pipeline_types(pipeline):
+    return [t['type'] for t in pipeline]
+
+
+def assert_weak_geometric(pipeline, dataset, crop):
+    """The iMAS/U2PL weak geometry: Cityscapes (1024, 2048) x U[0.5, 2.0];
+    VOC a factor in [0.5, 2.0] of the image's own size (issue 17; mmseg's
+    RandomResize(scale=(2048, 512)) would make images ~1.37x larger); then
+    one random crop and a flip."""
+    types = pipeline_types(pipeline)
+    i = types.index('RandomCrop')
+    scale, crop_t, flip = pipeline[i - 1], pipeline[i], pipeline[i + 1]
+    if dataset == 'cityscapes':
+        assert dict(scale) == dict(
+            type='RandomResize',
+            scale=(2048, 1024),
+            ratio_range=(0.5, 2.0),
+            keep_ratio=True)
+    else:
+        assert dict(scale) == dict(
+            type='RandomRescale', ratio_range=(0.5, 2.0))
+        assert 'RandomResize' not in types
+    assert tuple(crop_t.crop_size) == tuple(crop)
+    assert crop_t.get('cat_max_ratio', 1.) == 1.
+    assert dict(flip) == dict(type='RandomFlip', prob=0.5)
+    assert types.count('RandomCrop') == 1
