@@ -1,5 +1,7 @@
 # DARS on the synthetic dataset, 1/8 labels (200 labeled + 1,400 unlabeled),
-# half-width ResNet-18 DeepLabV3+ from scratch, CPU-sized: round 0
+# half-width ResNet-18 DeepLabV3+ from scratch, CPU-sized; no official
+# counterpart (the round structure of CVMI-Lab/DARS train_psp50_cityscapes_
+# split8_crop713_round{0,1,2}.yaml, with rounds in iterations): round 0
 # supervised, then two self-training rounds with distribution-aligned
 # pseudo-labels (α 0.4 -> 0.65, scale range widening as in the official
 # Cityscapes schedule); the official learning-rate schedule across rounds

@@ -1,79 +1,21 @@
-# DARS, PASCAL VOC 2012: 1,464 labeled + 9,118 SBD unlabeled images,
-# DeepLabV2 ResNet-101, crop 321: α 0.4 -> 0.5 and random scale
-# [0.5, 1.5] -> [0.5, 2.0] (the official VOC schedule); 16 images per step
-# (4 GPUs x 4), SGD lr 0.001 (head x10) with the official schedule across
-# rounds (poly on the global iteration, horizon = the round's end).
+# DARS, PASCAL VOC 2012 1,464 labeled + 9,118 unlabeled, DeepLabV2
+# ResNet-101, crop 321: not an official setting (the official VOC recipe is
+# PSPNet-50, voc_1464_pspnet50_321.py, and the official code has no VOC
+# DeepLabV2 recipe). Everything as voc_1464_pspnet50_321.py (rounds, α,
+# scale ranges, 50 epochs per round, base size 400 with 321 windows) except
+# the network, the official DARS DeepLabV2 of
+# cityscapes_1-8_deeplabv2_r101_361.py (_base_/models/deeplabv2_r101_dars.py:
+# torchvision ResNet-101, frozen-affine BN without sync, ASPP-v2 summing
+# rates 6 and 12, no auxiliary head) with its lr 0.002 (head x10).
 _base_ = [
-    '../_base_/models/deeplabv2_r101-d8.py',
-    '../_base_/datasets/self_training_voc.py',
-    '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
+    './voc_1464_pspnet50_321.py', '../_base_/models/deeplabv2_r101_dars.py'
 ]
-crop_size = (321, 321)
-model = dict(
+model = dict(_base_.dars_deeplabv2)
+model.update(
+    _delete_=True,
     type='SelfTrainingSegmentor',
     pseudo_weight=1.0,
-    # each branch's loss a mean over its own valid (non-255) pixels, as
-    # the official nn.CrossEntropyLoss(ignore_index=255) per batch
-    # (CVMI-Lab/DARS tool/train.py line 170, tool/train_func.py 91-120)
-    decode_head=dict(loss_decode=dict(avg_non_ignore=True)),
-    data_preprocessor=dict(
-        _delete_=True,
-        type='MultiBranchSegDataPreProcessor',
-        data_preprocessor=dict(
-            type='SegDataPreProcessor',
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size=crop_size)))
-optim_wrapper = dict(optimizer=dict(lr=0.001, weight_decay=1e-4))
-rounds = [
-    dict(iters=20000),
-    dict(iters=20000, label_ratio=0.4, ratio_range=(0.5, 1.5)),
-    dict(iters=20000, label_ratio=0.5, ratio_range=(0.5, 2.0)),
-]
-train_cfg = dict(
-    _delete_=True,
-    type='SelfTrainingRoundsLoop',
-    rounds=rounds,
-    round_dataloader={{_base_.round_dataloader}},
-    pseudo_dataset_index=1,
-    lr_schedule='extend',
-    val_interval=4000)
-val_cfg = dict(_delete_=True, type='ValLoop')
-# pseudo-labelling as the official code: the logits of the image and of its
-# horizontal flip averaged, then the softmax (CVMI-Lab/DARS
-# tool/gen_pseudo_label_utils.py lines 79-91 and 257-267); sampling keys
-# redrawn in every round
-pseudo_label_generator = dict(
-    mode='DARS',
-    sampling='exact',
-    temperature=1.0,
-    flip=True,
-    flip_average='logits',
-    seed=0,
-    num_workers=4)
-custom_hooks = [
-    dict(
-        type='PseudoLabelRoundHook',
-        unlabeled_dataset={{_base_.unlabeled_predict_dataset}},
-        labeled_dataset={{_base_.labeled_dataset}},
-        generator=pseudo_label_generator),
-]
-default_hooks = dict(
-    checkpoint=dict(
-        interval=4000, max_keep_ckpts=3, save_best='mIoU', rule='greater'))
-# Evaluation as the official test (CVMI-Lab/DARS tool/test.py lines 332-342):
-# the image and its horizontal flip, softmax averaged (mmseg's SegTTAModel),
-# with `tools/test.py CONFIG CKPT --tta`; validation during training is
-# single-view (mmengine's ValLoop runs the plain model).
-tta_pipeline = [
-    _base_.test_pipeline[0],
-    dict(
-        type='TestTimeAug',
-        transforms=[[
-            dict(type='RandomFlip', prob=0., direction='horizontal'),
-            dict(type='RandomFlip', prob=1., direction='horizontal')
-        ], *[[t] for t in _base_.test_pipeline[1:]]])
-]
+    data_preprocessor=_base_.model.data_preprocessor,
+    test_cfg=_base_.model.test_cfg)
+model['decode_head'] = dict(model['decode_head'], num_classes=21)
+optim_wrapper = dict(optimizer=dict(lr=0.002))

@@ -289,6 +289,37 @@ def test_aspp_v2_head_is_sum_of_dilated_convs():
     assert 0.005 < float(w.std()) < 0.02  # N(0, 0.01^2)
 
 
+def test_aspp_v2_head_official_early_return():
+    """official_early_return=True: the official DARS classifier's loop
+    returns inside its first pass, so only rates 6 and 12 are summed; an
+    emulation of that loop over four convolutions (the last two with
+    arbitrary weights) gives our two-branch output."""
+    from mmsss.models.decode_heads import ASPPV2Head
+    torch.manual_seed(0)
+    head = ASPPV2Head(in_channels=8, num_classes=5, in_index=0,
+                      dropout_ratio=0., official_early_return=True)
+    head.init_weights()
+    assert len(head.aspp) == 2 and head.dilations == (6, 12)
+    extra = [torch.nn.Conv2d(8, 5, 3, padding=d, dilation=d)
+             for d in (18, 24)]
+    convs = list(head.aspp) + extra
+    x = torch.randn(2, 8, 40, 40)
+
+    def official_like(x):
+        out = convs[0](x)
+        for i in range(len(convs) - 1):
+            out = out + convs[i + 1](x)
+            return out  # inside the loop, as the official code
+
+    torch.testing.assert_close(head([x]), official_like(x))
+    four = ASPPV2Head(in_channels=8, num_classes=5, in_index=0,
+                      dropout_ratio=0.)
+    assert len(four.aspp) == 4 and not four.official_early_return
+    with pytest.raises(ValueError, match='two dilation rates'):
+        ASPPV2Head(in_channels=8, num_classes=5, dilations=(6, ),
+                   official_early_return=True)
+
+
 class _FakeLoader:
 
     def __init__(self, items=(0, 1, 2, 3)):
@@ -379,3 +410,422 @@ def test_restart_schedule_needs_one_scheduler_per_round():
         loop.check_restart_schedulers([poly(0, 10)])
     with pytest.raises(ValueError, match='one scheduler per round'):
         loop.check_restart_schedulers([poly(0, 4), poly(3, 10)])
+
+
+# ---------------------------------------------------------------------------
+# Rounds given in the official epochs (issue 16, point 3)
+
+
+def _official_loader_len(num_images, per_gpu, world):
+    """Length of the official training loader: a DistributedSampler over
+    ``num_images`` (rank 0 of ``world``) in a DataLoader with
+    ``drop_last=True`` (CVMI-Lab/DARS tool/train.py lines 437-447)."""
+    from torch.utils.data import DataLoader, DistributedSampler
+    data = list(range(num_images))
+    sampler = DistributedSampler(
+        data, num_replicas=world, rank=0, shuffle=False)
+    return len(DataLoader(data, batch_size=per_gpu, sampler=sampler,
+                          drop_last=True))
+
+
+@pytest.mark.parametrize('num_images', [1, 7, 372, 744, 1464, 2231, 2603])
+@pytest.mark.parametrize('per_gpu,world', [(1, 1), (2, 4), (4, 4), (8, 2),
+                                           (3, 5), (16, 1)])
+def test_iters_per_epoch_is_the_official_loader_length(
+        num_images, per_gpu, world):
+    from mmsss.engine.runner.self_training_loop import iters_per_epoch
+    want = max(1, _official_loader_len(num_images, per_gpu, world))
+    assert iters_per_epoch(num_images, per_gpu, world) == want
+
+
+@pytest.mark.parametrize(
+    'epochs,num_images,per_gpu,world,iters',
+    [
+        # Cityscapes 1/8 PSPNet: round 0 over the 372 labeled images at
+        # 4 GPUs x 4; rounds 1-2 over the 2,603 unlabeled at 4 GPUs x (2+2)
+        (200, 372, 4, 4, 4600),
+        (200, 2603, 2, 4, 65000),
+        # the crop-361 yamls: 2 GPUs x 8, then 2 GPUs x (4+4): same lengths
+        (200, 372, 8, 2, 4600),
+        (200, 2603, 4, 2, 65000),
+        # Cityscapes 1/4 (8 GPUs in the 713 yamls; 4 GPUs x 4 here)
+        (200, 744, 2, 8, 9200),
+        (200, 744, 4, 4, 9200),
+        (200, 2231, 1, 8, 55800),
+        (200, 2231, 2, 4, 55800),
+        # DeepLabV2 1/8: round 0 over labeled_match_len (2,603) at 2 x 8,
+        # rounds 1-2 at 2 GPUs x (2+2)
+        (200, 2603, 8, 2, 32400),
+        (200, 2603, 2, 2, 130200),
+        # VOC 1,464: 50 epochs per round, 4 GPUs x 4 then 4 x (2+2)
+        (50, 1464, 4, 4, 4550),
+        (50, 9118, 2, 4, 57000),
+        # fractional epochs round up, without float noise
+        (0.1, 300, 1, 1, 30),
+        (0.25, 10, 1, 1, 3),
+    ])
+def test_epoch_iterations_of_the_official_recipes(epochs, num_images,
+                                                  per_gpu, world, iters):
+    from mmsss.engine.runner.self_training_loop import epoch_iterations
+    assert epoch_iterations(epochs, num_images, per_gpu, world) == iters
+
+
+@pytest.mark.parametrize('batch,ratio', [(4, [1, 1]), (8, [1, 1]),
+                                         (6, [1, 2]), (5, [1, 1]),
+                                         (7, [2, 5])])
+def test_source_counts_are_multi_source_samplers(batch, ratio):
+    from torch.utils.data import ConcatDataset
+
+    from mmsss.datasets.samplers import MultiSourceSampler
+    from mmsss.engine.runner.self_training_loop import source_counts
+    ds = ConcatDataset([list(range(10)), list(range(20))])
+    sampler = MultiSourceSampler(ds, batch, ratio, seed=0)
+    assert source_counts(batch, ratio) == sampler.num_per_source
+
+
+def _synthetic_set(root, ann_file, labeled=True):
+    return dict(
+        type='SemiSyntheticDataset',
+        data_root=root,
+        ann_file=ann_file,
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        is_labeled=labeled,
+        pipeline=[])
+
+
+class _SizedLoader(_FakeLoader):
+
+    def __init__(self, n, batch_size):
+        super().__init__()
+        self.dataset = list(range(n))
+        self.batch_size = batch_size
+
+
+@pytest.mark.parametrize('world', [1, 2, 4])
+def test_rounds_in_epochs_become_iterations(synthetic_voc_root, monkeypatch,
+                                            world):
+    """rounds given in epochs: round 0 over the runner's training set at its
+    batch, later rounds over the unlabeled set of the PseudoLabelRoundHook
+    (or the labeled set of round_dataloader) at their share of
+    MultiSourceSampler's batch, for 1, 2 and 4 ranks."""
+    from mmsss.engine.hooks import PseudoLabelRoundHook
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    from mmsss.engine.runner import self_training_loop as stl
+    monkeypatch.setattr(stl, 'get_world_size', lambda: world)
+    root = synthetic_voc_root
+    n_lab = len(open(osp.join(root, 'splits/1-8/labeled.txt')).readlines())
+    n_unl = len(open(osp.join(root,
+                              'splits/1-8/unlabeled.txt')).readlines())
+    assert (n_lab, n_unl) == (6, 42)
+    runner = _FakeRunner()
+    runner.hooks = [
+        PseudoLabelRoundHook(
+            unlabeled_dataset=_synthetic_set(
+                root, 'splits/1-8/unlabeled.txt', labeled=False))
+    ]
+    round_dataloader = dict(
+        batch_size=6,
+        sampler=dict(type='MultiSourceSampler', batch_size=6,
+                     source_ratio=[1, 2]),  # 2 labeled + 4 pseudo per GPU
+        dataset=dict(
+            type='ConcatDataset',
+            datasets=[
+                _synthetic_set(root, 'splits/1-8/labeled.txt'),
+                _synthetic_set(root, None)
+            ]))
+    loop = SelfTrainingRoundsLoop(
+        runner,
+        _SizedLoader(n_lab, batch_size=1),
+        rounds=[
+            dict(epochs=3),  # 'labeled' by default in round 0
+            dict(epochs=2, label_ratio=0.4),  # 'unlabeled' by default
+            dict(epochs=1.5, epoch_over='labeled', label_ratio=0.5),
+            dict(iters=5, label_ratio=0.5),
+        ],
+        round_dataloader=round_dataloader)
+    ceil_div = lambda a, b: -(-a // b)  # noqa: E731
+    want = [
+        3 * max(1, ceil_div(n_lab, world) // 1),
+        2 * max(1, ceil_div(n_unl, world) // 4),
+        -(-3 * max(1, ceil_div(n_lab, world) // 2) // 2),  # ceil(1.5 x)
+        5,
+    ]
+    assert loop.round_iters == want
+    assert loop.round_starts == [0, want[0], sum(want[:2]), sum(want[:3])]
+    assert loop.max_iters == sum(want)
+    assert [r.get('epoch_over') for r in loop.rounds] == [
+        'labeled', 'unlabeled', 'labeled', None]
+    assert not loop.epoch_based  # round 3 in iterations
+    if world == 1:
+        assert want == [18, 20, 5, 5]
+
+
+def test_rounds_in_epochs_need_what_they_count(synthetic_voc_root):
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    root = synthetic_voc_root
+    rd = dict(
+        batch_size=4,
+        sampler=dict(type='MultiSourceSampler', batch_size=4,
+                     source_ratio=[1, 1]),
+        dataset=dict(datasets=[
+            _synthetic_set(root, 'splits/1-8/labeled.txt'),
+            _synthetic_set(root, None)
+        ]))
+    rounds = [dict(epochs=1), dict(epochs=1, label_ratio=0.5)]
+    with pytest.raises(ValueError, match='PseudoLabelRoundHook'):
+        SelfTrainingRoundsLoop(_FakeRunner(), _SizedLoader(6, 2), rounds,
+                               round_dataloader=rd)
+    bad = dict(rd, sampler=dict(type='InfiniteSampler'))
+    with pytest.raises(ValueError, match='MultiSourceSampler'):
+        SelfTrainingRoundsLoop(
+            _FakeRunner(), _SizedLoader(6, 2),
+            [dict(epochs=1), dict(epochs=1, epoch_over='labeled',
+                                  label_ratio=0.5)],
+            round_dataloader=bad)
+    for r, msg in ((dict(epochs=1, iters=2), 'exactly one of iters'),
+                   (dict(), 'exactly one of iters'),
+                   (dict(epochs=0), 'epochs > 0'),
+                   (dict(epochs=1, epoch_over='pseudo'), 'epoch_over'),
+                   (dict(iters=3, epoch_over='labeled'), 'epoch_over')):
+        with pytest.raises(ValueError, match=msg):
+            SelfTrainingRoundsLoop(_FakeRunner(), _SizedLoader(6, 2), [r])
+
+
+def _official_lrs(base, epochs, per_epoch, power=0.9):
+    """The learning rate of every step of the official DARS rounds, as
+    tool/train.py and tool/train_func.py set it: round k resumes with
+    start_epoch = the checkpoint's epoch and ``epochs`` raised to the
+    cumulative total, runs ``per_epoch[k]`` iterations per epoch, and
+    after every step sets poly(base, epoch * L + i + 1, epochs * L); the
+    first step of a resumed round uses the optimizer's restored lr."""
+    lrs, lr, total = [], base, 0
+    for e_k, L in zip(epochs, per_epoch):
+        start_epoch, total = total, total + e_k
+        max_iter = total * L
+        for epoch in range(start_epoch, total):
+            for i in range(L):
+                lrs.append(lr)  # this step trains with the current lr
+                current_iter = epoch * L + i + 1
+                lr = base * (1 - current_iter / max_iter)**power
+    return lrs
+
+
+def test_round_poly_lr_in_epochs_is_the_official_schedule():
+    """RoundPolyLR with round_spans = epochs against a step-by-step
+    emulation of the official loop whose epochs have different lengths per
+    round (round 0 short, later rounds long, as Cityscapes' 23 vs 325
+    iterations), at every iteration, also when built mid-round (resume)."""
+    from mmsss.engine.runner import RoundPolyLR
+    epochs, per_epoch = [4, 4, 4], [3, 11, 11]
+    iters = [e * L for e, L in zip(epochs, per_epoch)]
+    ends = [sum(iters[:k + 1]) for k in range(3)]
+    want = _official_lrs(0.01, epochs, per_epoch)
+    assert len(want) == ends[-1] == 100
+
+    def sched(last_step=-1):
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=0.01)
+        for g in opt.param_groups:
+            g['initial_lr'] = 0.01
+        return opt, RoundPolyLR(opt, ends, round_spans=epochs,
+                                last_step=last_step)
+
+    opt, s = sched()
+    got = []
+    for t in range(ends[-1]):
+        got.append(opt.param_groups[0]['lr'])
+        s.step()
+    assert opt.param_groups[0]['lr'] == 0.  # after the last round
+    for t in range(ends[-1]):
+        if t in ends[:-1]:  # first step of a resumed official round: 0
+            assert want[t] == pytest.approx(0., abs=1e-12)
+            continue
+        assert got[t] == pytest.approx(want[t], rel=1e-9), t
+    # round k starts at (1 - E_{k-1}/E_k)^0.9 of the base (epochs 4, 8, 12)
+    assert got[ends[0]] == pytest.approx(0.01 * 0.5**0.9)
+    assert got[ends[1]] == pytest.approx(0.01 * (1 / 3)**0.9)
+    # in iterations the horizon would be 12 / 56 / 100: round 1 would start
+    # at 0.84x the base instead of 0.54x
+    assert (1 - 12 / 56)**0.9 > 0.8
+    # built at a resume point inside round 1 (and at round 2's start): the
+    # value depends on the iteration only
+    for resume in (20, ends[1]):
+        opt, s = sched(last_step=resume - 1)
+        for t in range(resume, ends[-1]):
+            assert opt.param_groups[0]['lr'] == pytest.approx(
+                got[t], rel=1e-12), (resume, t)
+            s.step()
+
+
+def test_round_poly_lr_restart():
+    from mmsss.engine.runner import RoundPolyLR
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    s = RoundPolyLR(opt, [4, 10], round_spans=[1, 7], restart=True)
+    got = []
+    for _ in range(10):
+        got.append(opt.param_groups[0]['lr'])
+        s.step()
+    want = [0.1 * (1 - j / 4)**0.9 for j in range(4)] + \
+        [0.1 * (1 - j / 6)**0.9 for j in range(6)]
+    assert got == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match='round_spans'):
+        RoundPolyLR(opt, [4, 10], round_spans=[1])
+
+
+def _epoch_cfg(root, work_dir, name):
+    """The synthetic DARS config with rounds in epochs: round 0 = 1 epoch
+    over the 6 labeled images at 2 per step (3 iterations), rounds 1-2 =
+    0.4 epoch over the 10 unlabeled images at 2 + 2 per step (2
+    iterations each)."""
+    cfg = dars_cfg(root, work_dir)
+    cfg.train_cfg.rounds = [
+        dict(epochs=1, epoch_over='labeled'),
+        dict(epochs=0.4, epoch_over='unlabeled', label_ratio=0.4,
+             ratio_range=(0.75, 1.5)),
+        dict(epochs=0.4, epoch_over='unlabeled', label_ratio=0.65,
+             ratio_range=(0.75, 2.0)),
+    ]
+    cfg.visualizer.name = f'dars_epochs_{name}_{id(cfg)}'
+    # the hook saves iterations 2, 4, 6 and the last (7); the loop adds the
+    # round ends 3 and 5
+    cfg.default_hooks.checkpoint.interval = 2
+    return cfg
+
+
+def _logged_lrs(log_dir):
+    with open(osp.join(log_dir, 'vis_data/scalars.json')) as f:
+        return {r['step']: r['lr'] for r in map(json.loads, f) if 'lr' in r}
+
+
+def test_rounds_in_epochs_train_and_resume(synthetic_voc_root, tmp_path):
+    """A real run with rounds in epochs: the lengths come from the dataset
+    sizes, the lr follows the official schedule in epochs (round 1 starts
+    at (1 - 1/1.4)^0.9), and a resume inside round 1 ends at the same
+    iteration with the same learning rates."""
+    from mmengine.runner import Runner
+    wd = str(tmp_path / 'run')
+    runner = Runner.from_cfg(_epoch_cfg(synthetic_voc_root, wd, 'a'))
+    runner.train()
+    loop = runner.train_loop
+    assert loop.round_iters == [3, 2, 2] and runner.iter == 7
+    assert loop.epoch_based
+    logged = _logged_lrs(runner.log_dir)
+    assert sorted(logged) == list(range(1, 8))
+    spans, ends = [1, 0.4, 0.4], [3, 5, 7]
+    starts = [0, 3, 5]
+
+    def want(t):
+        k = next(i for i, e in enumerate(ends) if t < e)
+        done = sum(spans[:k])
+        pos = done + (t - starts[k]) / (ends[k] - starts[k]) * spans[k]
+        return 0.05 * (1 - pos / (done + spans[k]))**0.9
+
+    for step, lr in logged.items():
+        assert lr == pytest.approx(want(step - 1), rel=1e-6), step
+    assert logged[4] == pytest.approx(0.05 * (1 - 1 / 1.4)**0.9)
+    with open(osp.join(wd, 'pseudo_labels/round_1/summary.json')) as f:
+        assert json.load(f)['iter'] == 3
+    ckpts = sorted(int(f[5:-4]) for f in os.listdir(wd)
+                   if f.startswith('iter_'))
+    assert ckpts == [2, 3, 4, 5, 6, 7]
+    # a round-end checkpoint resumes at the next round's first iteration
+    ckpt, by_hook = (torch.load(osp.join(wd, f'iter_{i}.pth'),
+                                map_location='cpu', weights_only=False)
+                     for i in (3, 4))
+    assert ckpt['meta']['iter'] == 3 and by_hook['meta']['iter'] == 4
+    assert set(ckpt) == set(by_hook)  # optimizer, schedulers, message hub
+    assert ckpt['message_hub']['runtime_info']['iter'] == 2  # as the hook's
+    assert by_hook['message_hub']['runtime_info']['iter'] == 3
+    # resume inside round 1 (after 4 of the 7 iterations)
+    cfg = _epoch_cfg(synthetic_voc_root, wd, 'b')
+    cfg.load_from = osp.join(wd, 'iter_4.pth')
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert resumed.iter == 7
+    assert resumed.train_loop.round_iters == [3, 2, 2]
+    again = _logged_lrs(resumed.log_dir)
+    assert sorted(again) == [5, 6, 7]
+    for step in again:
+        assert again[step] == pytest.approx(logged[step], rel=1e-9), step
+    # resume from the loop's round-end checkpoint: round 1's labels are
+    # reused (same teacher weights), the run ends at the same iteration
+    summary = osp.join(wd, 'pseudo_labels/round_1/summary.json')
+    before = os.stat(summary).st_mtime_ns
+    cfg = _epoch_cfg(synthetic_voc_root, wd, 'c')
+    cfg.load_from = osp.join(wd, 'iter_3.pth')
+    cfg.resume = True
+    again = Runner.from_cfg(cfg)
+    again.train()
+    assert again.iter == 7
+    assert os.stat(summary).st_mtime_ns == before
+    lrs = _logged_lrs(again.log_dir)
+    assert sorted(lrs) == [4, 5, 6, 7]
+    for step in lrs:
+        assert lrs[step] == pytest.approx(logged[step], rel=1e-9), step
+
+
+@pytest.mark.parametrize('schedule', ['extend', 'restart'])
+def test_whole_run_poly_becomes_round_poly(schedule, synthetic_voc_root):
+    """A whole-run PolyLR is replaced by a RoundPolyLR over the rounds'
+    boundaries: 'extend' counts epochs when every round is given in epochs,
+    'restart' restarts it in every round; a PolyLR that stops early is
+    refused by 'extend'."""
+    from mmengine.optim.scheduler import PolyLR
+
+    from mmsss.engine.runner import RoundPolyLR, SelfTrainingRoundsLoop
+    runner = _FakeRunner()
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    runner.param_schedulers = [
+        PolyLR(opt, power=0.9, eta_min=0., begin=0, by_epoch=False)
+    ]
+    loop = SelfTrainingRoundsLoop(
+        runner, _SizedLoader(8, batch_size=2),
+        rounds=[dict(epochs=2), dict(epochs=2, epoch_over='labeled',
+                                     label_ratio=0.5)],
+        round_dataloader=dict(
+            sampler=dict(type='MultiSourceSampler', batch_size=2,
+                         source_ratio=[1, 1]),
+            dataset=dict(datasets=[
+                _synthetic_set(synthetic_voc_root,
+                               'splits/1-8/labeled.txt'), {}
+            ])),
+        lr_schedule=schedule)
+    # 2 x 8 / 2 iterations, then 2 x 6 labeled images / 1 per step
+    assert loop.round_iters == [8, 12] and loop.epoch_based
+    loop.prepare_lr_schedule()
+    [s] = runner.param_schedulers
+    assert isinstance(s, RoundPolyLR) and s.round_ends == [8, 20]
+    assert s.restart == (schedule == 'restart')
+    assert s.round_spans == [2., 2.]
+    # round 1's first iteration: epoch 2 of 4 ('extend'), or a restart
+    want = 0.5**0.9 if schedule == 'extend' else 1.
+    assert s.value_at(8)[0] == pytest.approx(0.1 * want)
+    runner.param_schedulers = [
+        PolyLR(opt, power=0.9, eta_min=0., begin=0, end=10, by_epoch=False)
+    ]
+    loop.lr_schedule = 'extend'
+    with pytest.raises(ValueError, match='one iteration-based PolyLR'):
+        loop.prepare_lr_schedule()
+
+
+def test_round0_ratio_range_reaches_the_round0_dataloader():
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    runner = _FakeRunner()
+    pipeline = [dict(type='RandomResize', scale=(8, 8), ratio_range=(1, 1))]
+    cfg = dict(dataset=dict(pipeline=pipeline))
+    SelfTrainingRoundsLoop(
+        runner, cfg, rounds=[dict(iters=2, ratio_range=(0.25, 1.0))])
+    [built] = runner.built
+    assert built['dataset']['pipeline'][0]['ratio_range'] == (0.25, 1.0)
+    assert pipeline[0]['ratio_range'] == (1, 1)  # the config is untouched
+    with pytest.raises(ValueError, match='no RandomResize'):
+        SelfTrainingRoundsLoop(
+            _FakeRunner(), dict(dataset=dict(pipeline=[])),
+            rounds=[dict(iters=2, ratio_range=(0.25, 1.0))])
+    with pytest.raises(ValueError, match='as a config'):
+        SelfTrainingRoundsLoop(
+            _FakeRunner(), _FakeLoader(),
+            rounds=[dict(iters=2, ratio_range=(0.25, 1.0))])

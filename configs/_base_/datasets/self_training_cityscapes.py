@@ -2,13 +2,37 @@
 # later rounds on labeled + pseudo-labeled images (ann_file set per round by
 # SelfTrainingRoundsLoop); the unlabeled split at full resolution is what the
 # pseudo-label generator predicts (sliding window as in evaluation).
-# 1/8 = 372 labeled images (splits/cityscapes/372), crop 713.
+# 1/8 = 372 labeled images, crop 713.
 _base_ = './semi_cityscapes.py'
 crop_size = (713, 713)
 dataset_type = 'SemiCityscapesDataset'
 data_root = 'data/cityscapes/'
 split_root = '../splits/cityscapes/'  # relative to data_root
 split = '372'
+# Labeled/unlabeled lists per split source and size, relative to data_root:
+# 'dars': the official DARS lists (CVMI-Lab/DARS data_split/cs_split{8,4}_
+#   {labeled,unlabeled}.txt, image and label columns), to be put in
+#   data/splits/dars/ (not shipped);
+# 'u2pl': the U2PL/iMAS lists every other method of this project uses
+#   (data/splits/cityscapes/<n>/).
+# The two 372-image lists share 38 images (744: 205); the unlabeled lists
+# are the complements in the 2,975 training images. A DARS config picks one
+# with `split_source` (and repeats the lines that set the ann_files).
+split_lists = dict(
+    dars={
+        '372': ('../splits/dars/cs_split8_labeled.txt',
+                '../splits/dars/cs_split8_unlabeled.txt'),
+        '744': ('../splits/dars/cs_split4_labeled.txt',
+                '../splits/dars/cs_split4_unlabeled.txt'),
+    },
+    u2pl={
+        '372': (split_root + '372/labeled.txt',
+                split_root + '372/unlabeled.txt'),
+        '744': (split_root + '744/labeled.txt',
+                split_root + '744/unlabeled.txt'),
+    })
+split_source = 'dars'
+labeled_list, unlabeled_list = split_lists[split_source][split]
 st_branch_field = ['sup', 'pseudo']
 geometric = [
     dict(
@@ -58,7 +82,7 @@ predict_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
 labeled_dataset = dict(
     type=dataset_type,
     data_root=data_root,
-    ann_file=split_root + split + '/labeled.txt',
+    ann_file=labeled_list,
     is_labeled=True,
     pipeline=st_labeled_pipeline)
 pseudo_labeled_dataset = dict(
@@ -71,7 +95,7 @@ pseudo_labeled_dataset = dict(
 unlabeled_predict_dataset = dict(
     type=dataset_type,
     data_root=data_root,
-    ann_file=split_root + split + '/unlabeled.txt',
+    ann_file=unlabeled_list,
     is_labeled=False,
     keep_gt_for_analysis=True,  # pseudo-label accuracy when gtFine exists
     pipeline=predict_pipeline)
@@ -86,7 +110,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file=split_root + split + '/labeled.txt',
+        ann_file=labeled_list,
         is_labeled=True,
         pipeline=sup_pipeline))
 round_dataloader = dict(

@@ -1,54 +1,115 @@
 """Multi-round offline self-training in one run (DARS)."""
 import copy
+import math
+import os.path as osp
 from typing import List, Optional, Sequence
 
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmengine.optim.scheduler import PolyLR
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
-from mmseg.registry import LOOPS
+from mmseg.registry import DATASETS, LOOPS
 
 __all__ = [
     'SelfTrainingRoundsLoop', 'RoundPolyLR', 'set_ratio_range',
-    'PSEUDO_LABEL_LIST_KEY', 'LR_SCHEDULES'
+    'epoch_iterations', 'iters_per_epoch', 'source_counts',
+    'PSEUDO_LABEL_LIST_KEY', 'LR_SCHEDULES', 'EPOCH_OVER'
 ]
 
 PSEUDO_LABEL_LIST_KEY = 'pseudo_label_list'
 LR_SCHEDULES = ('extend', 'continue', 'restart')
+EPOCH_OVER = ('labeled', 'unlabeled')
+
+
+def iters_per_epoch(num_images: int, images_per_gpu: int,
+                    world_size: int) -> int:
+    """Iterations of one epoch over ``num_images`` images when each of
+    ``world_size`` ranks draws ``images_per_gpu`` of them per step, counted
+    as the official DARS code counts them: a ``DistributedSampler`` gives
+    every rank ``ceil(N / world)`` indices and the ``DataLoader`` drops the
+    last incomplete batch (``drop_last=True``; CVMI-Lab/DARS
+    ``tool/train.py`` lines 437-452), so an epoch is
+    ``floor(ceil(N / world) / per_gpu)`` iterations (at least 1)."""
+    if num_images <= 0 or images_per_gpu <= 0 or world_size <= 0:
+        raise ValueError('iters_per_epoch needs positive sizes, got '
+                         f'num_images={num_images}, images_per_gpu='
+                         f'{images_per_gpu}, world_size={world_size}')
+    per_rank = -(-int(num_images) // int(world_size))
+    return max(1, per_rank // int(images_per_gpu))
+
+
+def epoch_iterations(epochs: float, num_images: int, images_per_gpu: int,
+                     world_size: int) -> int:
+    """Iterations of ``epochs`` epochs (:func:`iters_per_epoch` each),
+    rounded up for fractional epochs."""
+    if not epochs > 0:
+        raise ValueError(f'epochs must be > 0, got {epochs!r}')
+    per_epoch = iters_per_epoch(num_images, images_per_gpu, world_size)
+    # round() first: 0.1 * 30 must not become 4 iterations
+    return max(1, math.ceil(round(float(epochs) * per_epoch, 6)))
+
+
+def source_counts(batch_size: int, source_ratio: Sequence[float]) -> List[int]:
+    """Images per source in one rank's batch, as ``MultiSourceSampler``
+    splits ``batch_size`` by ``source_ratio``."""
+    total = sum(source_ratio)
+    counts = [int(batch_size * r / total) for r in source_ratio]
+    counts[0] = batch_size - sum(counts[1:])
+    return counts
 
 
 class RoundPolyLR(LRSchedulerMixin, _ParamScheduler):
-    """Poly learning rate on the global iteration count whose horizon is the
-    end of the round being trained (``lr_schedule='extend'``).
+    """Poly learning rate per self-training round.
 
-    For the global (0-based) iteration ``t`` of round ``k``, which ends at
-    iteration ``E_k`` (exclusive)::
+    ``restart=False`` (``lr_schedule='extend'``, the official DARS
+    schedule): poly on the schedule position counted from the start of
+    training, with the end of the round being trained as its horizon. Round
+    ``k`` spans ``s_k`` schedule units (its epochs, or its iterations when
+    ``round_spans`` is not given) over its ``n_k`` iterations, and ends at
+    ``S_k = s_0 + ... + s_k`` units. Global (0-based) iteration ``t``, the
+    ``j``-th of round ``k``, trains with::
 
-        lr(t) = (base - eta_min) * (1 - t / E_k) ** power + eta_min
+        lr(t) = (base - eta_min) * (1 - P / S_k) ** power + eta_min,
+        P = S_{k-1} + j * s_k / n_k
 
     so round 0 starts at ``base`` and round ``k >= 1`` at
-    ``(1 - E_{k-1} / E_k) ** power`` of it, and every round anneals towards
+    ``(1 - S_{k-1} / S_k) ** power`` of it, and every round anneals towards
     ``eta_min`` at its own end; after the last round the value is
     ``eta_min``. ``base`` is each parameter group's ``initial_lr`` (with its
     ``lr_mult``).
 
     This is the official DARS schedule: each round resumes the previous
-    round's checkpoint (optimizer included) with ``epochs`` raised, and
-    ``poly_learning_rate(base_lr, current_iter, max_iter)`` uses the global
-    ``current_iter`` and the new run's ``max_iter`` (CVMI-Lab/DARS
+    round's checkpoint (optimizer included) with ``epochs`` raised (200 ->
+    400 -> 600), and ``poly_learning_rate(base_lr, current_iter, max_iter)``
+    uses ``current_iter = epoch * L_k + i`` and ``max_iter = epochs * L_k``
+    with the epoch counter continued from the checkpoint and ``L_k`` the
+    iterations of one of *this* round's epochs (CVMI-Lab/DARS
     ``tool/train_func.py`` lines 68-75 and 159-165, ``tool/train.py`` lines
-    240-248). One iteration differs: there, the first step of a resumed
-    round runs with the learning rate restored from the optimizer state
-    (the previous round's final value, 0) before the new schedule is set.
+    240-248 and 310). In epochs that is ``P / S_k`` above with
+    ``s_k = epochs`` and ``n_k = s_k * L_k``: round 1 starts at
+    ``(1 - 200/400)^0.9`` of the base rate even though its 200 epochs are
+    14x longer in iterations than round 0's (Cityscapes 1/8: 4,600 then
+    65,000 iterations). One iteration differs: there, the first step of a
+    resumed round runs with the learning rate restored from the optimizer
+    state (the previous round's final value, 0) before the new schedule is
+    set.
+
+    ``restart=True`` (``lr_schedule='restart'``): every round restarts the
+    poly from ``base``, ``lr = (base - eta_min) * (1 - j / n_k) ** power +
+    eta_min``.
 
     Args:
         optimizer: Optimizer or optimizer wrapper.
         round_ends (sequence[int]): ``E_0 < E_1 < ...``, the global iteration
             at which each round ends.
+        round_spans (sequence[float], optional): ``s_k``, each round's length
+            in schedule units (epochs). Defaults to the rounds' iterations.
         power (float): Poly power. Defaults to 0.9.
         eta_min (float): Final value. Defaults to 0.
+        restart (bool): Restart the poly in every round. Defaults to False.
         last_step (int): The last global iteration stepped (-1: none).
         verbose (bool): Print every update.
     """
@@ -56,8 +117,10 @@ class RoundPolyLR(LRSchedulerMixin, _ParamScheduler):
     def __init__(self,
                  optimizer,
                  round_ends: Sequence[int],
+                 round_spans: Optional[Sequence[float]] = None,
                  power: float = 0.9,
                  eta_min: float = 0.,
+                 restart: bool = False,
                  last_step: int = -1,
                  verbose: bool = False) -> None:
         ends = [int(e) for e in round_ends]
@@ -65,9 +128,21 @@ class RoundPolyLR(LRSchedulerMixin, _ParamScheduler):
                 b <= a for a, b in zip(ends, ends[1:])):
             raise ValueError('round_ends must be increasing positive '
                              f'iterations, got {list(round_ends)}')
+        starts = [0] + ends[:-1]
+        if round_spans is None:
+            spans = [float(e - s) for s, e in zip(starts, ends)]
+        else:
+            spans = [float(x) for x in round_spans]
+            if len(spans) != len(ends) or min(spans) <= 0:
+                raise ValueError(
+                    'round_spans must give one positive length per round, '
+                    f'got {list(round_spans)} for {len(ends)} rounds')
         self.round_ends = ends
+        self.round_starts = starts
+        self.round_spans = spans
         self.power = float(power)
         self.eta_min = float(eta_min)
+        self.restart = bool(restart)
         super().__init__(
             optimizer,
             begin=0,
@@ -84,10 +159,23 @@ class RoundPolyLR(LRSchedulerMixin, _ParamScheduler):
                 return end
         return None
 
+    def progress(self, iteration: int) -> float:
+        """Fraction of the current poly horizon done before ``iteration``
+        (``P / S_k``; 1 after the last round)."""
+        for k, end in enumerate(self.round_ends):
+            if iteration < end:
+                start = self.round_starts[k]
+                frac = (iteration - start) / (end - start)
+                if self.restart:
+                    return frac
+                done = sum(self.round_spans[:k])
+                return (done + frac * self.round_spans[k]) / (
+                    done + self.round_spans[k])
+        return 1.
+
     def value_at(self, iteration: int) -> List[float]:
         """Learning rate of every parameter group at ``iteration``."""
-        end = self.horizon(iteration)
-        factor = 0. if end is None else (1. - iteration / end)**self.power
+        factor = (1. - self.progress(iteration))**self.power
         return [(base - self.eta_min) * factor + self.eta_min
                 for base in self.base_values]
 
@@ -126,28 +214,61 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
     ``round_dataloader`` with the dataset at ``pseudo_dataset_index`` of its
     ``ConcatDataset`` reading the new pseudo-label list.
 
+    A round's length is given either in iterations (``iters``) or, as the
+    official DARS yamls give it, in epochs: ``epochs`` passes over the set
+    named by ``epoch_over``:
+
+    - ``'labeled'``: the labeled set (round 0: the runner's training set;
+      rounds ``k >= 1``: the non-pseudo dataset of ``round_dataloader``);
+    - ``'unlabeled'``: the unlabeled set, i.e. the ``unlabeled_dataset`` of
+      the ``PseudoLabelRoundHook`` (every unlabeled image gets a pseudo-label
+      map, so it is also the size of the pseudo-labeled set).
+
+    An epoch is :func:`iters_per_epoch` of that set's size, the images of
+    the round's per-GPU batch that come from the round's source (round 0:
+    the whole batch; rounds ``k >= 1``: the labeled or the pseudo-labeled
+    share of ``MultiSourceSampler``'s batch, as ``epoch_over`` says) and
+    the world size: ``floor(ceil(N / world) / per_gpu)``, the length of the
+    official ``drop_last`` loader. The official code iterates round 0 over
+    the labeled list (batch 16: Cityscapes 1/8 has 372 images, 23 iterations
+    per epoch) and rounds ``k >= 1`` over ``*_labeled_match_len.txt``, the
+    labeled list repeated to the unlabeled set's length, at 8 labeled + 8
+    pseudo-labeled images per step (2,603 images, 325 iterations per epoch),
+    i.e. ``epoch_over='labeled'`` then ``'unlabeled'``.
+
     Args:
         runner: The runner.
         dataloader: Round-0 dataloader (config or object).
-        rounds (list[dict]): One dict per round with ``iters`` and, for
-            ``k >= 1``, ``label_ratio`` (α_k, used by the hook) and optionally
-            ``ratio_range`` (the random-scale range of every ``RandomResize``
-            of the round's pipelines).
+        rounds (list[dict]): One dict per round with either ``iters`` or
+            ``epochs`` (and ``epoch_over``: ``'labeled'`` by default in
+            round 0, ``'unlabeled'`` in later rounds), for ``k >= 1``
+            ``label_ratio`` (α_k, used by the hook), and optionally
+            ``ratio_range`` (the random-scale range of every
+            ``RandomResize``/``RandomRescale`` of the round's pipelines;
+            round 0: of ``dataloader``'s pipeline, given as a config).
         round_dataloader (dict): Dataloader config of rounds ``k >= 1``.
         pseudo_dataset_index (int): Which dataset of
             ``round_dataloader.dataset.datasets`` is the pseudo-labeled one.
         lr_schedule (str): ``'extend'`` (the official DARS schedule): every
             whole-run iteration-based ``PolyLR`` of the config is replaced by
             a :class:`RoundPolyLR` with the same ``power``/``eta_min``: poly
-            on the global iteration count with the current round's end as
-            its horizon, so round ``k`` starts at
-            ``(1 - E_{k-1}/E_k)^power`` of the base rate and anneals to
-            ``eta_min`` at its own end (every teacher is an annealed model);
-            ``'continue'``: the config's schedulers run unchanged over all
-            rounds (one poly over the whole run: the teachers of rounds
-            ``k >= 1`` are mid-schedule models); ``'restart'``: every round
-            restarts from the initial learning rate (give one scheduler per
-            round with ``begin``/``end`` at the boundaries).
+            on the schedule position counted from the start with the current
+            round's end as its horizon, in epochs when every round is given
+            in epochs (as the official code counts), else in iterations; so
+            round ``k`` starts at ``(1 - E_{k-1}/E_k)^power`` of the base
+            rate and anneals to ``eta_min`` at its own end (every teacher is
+            an annealed model); ``'continue'``: the config's schedulers run
+            unchanged over all rounds (one poly over the whole run: the
+            teachers of rounds ``k >= 1`` are mid-schedule models);
+            ``'restart'``: every round restarts from the initial learning
+            rate: a whole-run ``PolyLR`` is replaced by a
+            :class:`RoundPolyLR` with ``restart=True``; otherwise give one
+            scheduler per round with ``begin``/``end`` at the boundaries
+            (only possible for rounds given in iterations).
+        save_round_ends (bool): Save ``iter_<N>.pth`` at the end of every
+            round but the last (the teacher of the next round) when the
+            ``CheckpointHook`` has not saved that iteration; these are not
+            removed by its ``max_keep_ckpts``. Defaults to True.
         val_begin (int), val_interval (int), dynamic_intervals: As in
             ``IterBasedTrainLoop``; validation also runs at every round end.
     """
@@ -159,19 +280,14 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                  round_dataloader: Optional[dict] = None,
                  pseudo_dataset_index: int = 1,
                  lr_schedule: str = 'extend',
+                 save_round_ends: bool = True,
                  val_begin: int = 1,
                  val_interval: int = 1000,
                  dynamic_intervals=None) -> None:
         if not rounds:
             raise ValueError('train_cfg.rounds must list at least one round')
         for k, r in enumerate(rounds):
-            if not isinstance(r, dict) or int(r.get('iters', 0)) <= 0:
-                raise ValueError(f'train_cfg.rounds[{k}] needs iters > 0, '
-                                 f'got {r!r}')
-            if k > 0 and not 0. < float(r.get('label_ratio', -1)) <= 1.:
-                raise ValueError(
-                    f'train_cfg.rounds[{k}].label_ratio (α) must be in '
-                    f'(0, 1], got {r.get("label_ratio")!r}')
+            self._check_round(k, r)
         if len(rounds) > 1 and round_dataloader is None:
             raise ValueError('train_cfg.round_dataloader is needed for '
                              'rounds after round 0')
@@ -179,26 +295,167 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
             raise ValueError('train_cfg.lr_schedule must be one of '
                              f'{LR_SCHEDULES}, got {lr_schedule!r}')
         self.rounds = [dict(r) for r in rounds]
-        self.round_starts = []
-        total = 0
-        for r in self.rounds:
-            self.round_starts.append(total)
-            total += int(r['iters'])
+        for k, r in enumerate(self.rounds):
+            if 'epochs' in r:
+                r.setdefault('epoch_over', 'labeled' if k == 0 else
+                             'unlabeled')
+        if self.rounds[0].get('ratio_range') is not None:
+            dataloader = self._round0_with_ratio_range(
+                dataloader, self.rounds[0]['ratio_range'])
         super().__init__(
             runner,
             dataloader,
-            max_iters=total,
+            max_iters=1,  # set below, once the round lengths are known
             val_begin=val_begin,
             val_interval=val_interval,
             dynamic_intervals=dynamic_intervals)
         self.round_dataloader_cfg = round_dataloader
         self.pseudo_dataset_index = pseudo_dataset_index
         self.lr_schedule = lr_schedule
+        self.save_round_ends = bool(save_round_ends)
         self.current_round: Optional[int] = None
+        self._set_sizes = {}
+        self.round_iters = [self._round_iterations(k)
+                            for k in range(len(self.rounds))]
+        self.round_starts = []
+        total = 0
+        for n in self.round_iters:
+            self.round_starts.append(total)
+            total += n
+        self._max_iters = total
+        for k, r in enumerate(self.rounds):
+            if 'epochs' in r:
+                print_log(
+                    f'self-training round {k}: {r["epochs"]} epochs over the '
+                    f'{r["epoch_over"]} set = {self.round_iters[k]} '
+                    'iterations', logger='current')
 
+    @staticmethod
+    def _round0_with_ratio_range(dataloader, ratio_range):
+        """Round 0's dataloader config with ``rounds[0].ratio_range`` in
+        its random-scale transforms."""
+        if not isinstance(dataloader, dict):
+            raise ValueError(
+                'train_cfg.rounds[0].ratio_range needs the round-0 '
+                'dataloader as a config (set the range in train_dataloader '
+                'instead)')
+        dataloader = copy.deepcopy(dataloader)
+        if not set_ratio_range(
+                dataloader.get('dataset', {}).get('pipeline', []),
+                ratio_range):
+            raise ValueError(
+                'train_cfg.rounds[0].ratio_range is set but the pipeline of '
+                'train_dataloader.dataset has no RandomResize/RandomRescale')
+        return dataloader
+
+    @staticmethod
+    def _check_round(k: int, r) -> None:
+        if not isinstance(r, dict):
+            raise ValueError(f'train_cfg.rounds[{k}] must be a dict, got '
+                             f'{r!r}')
+        if ('iters' in r) == ('epochs' in r):
+            raise ValueError(f'train_cfg.rounds[{k}] needs exactly one of '
+                             f'iters and epochs, got {r!r}')
+        if 'iters' in r:
+            if int(r['iters']) != r['iters'] or int(r['iters']) <= 0:
+                raise ValueError(f'train_cfg.rounds[{k}] needs iters > 0, '
+                                 f'got {r!r}')
+            if 'epoch_over' in r:
+                raise ValueError(f'train_cfg.rounds[{k}]: epoch_over goes '
+                                 f'with epochs, not iters: {r!r}')
+        else:
+            if not float(r['epochs']) > 0:
+                raise ValueError(f'train_cfg.rounds[{k}] needs epochs > 0, '
+                                 f'got {r!r}')
+            over = r.get('epoch_over', 'labeled' if k == 0 else 'unlabeled')
+            if over not in EPOCH_OVER:
+                raise ValueError(
+                    f'train_cfg.rounds[{k}].epoch_over must be one of '
+                    f'{EPOCH_OVER}, got {over!r}')
+        if k > 0 and not 0. < float(r.get('label_ratio', -1)) <= 1.:
+            raise ValueError(
+                f'train_cfg.rounds[{k}].label_ratio (α) must be in '
+                f'(0, 1], got {r.get("label_ratio")!r}')
+
+    # ------------------------------------------------------ round lengths
     @property
     def num_rounds(self) -> int:
         return len(self.rounds)
+
+    @property
+    def epoch_based(self) -> bool:
+        """Whether every round is given in epochs (the lr schedule then
+        counts epochs, as the official code does)."""
+        return all('epochs' in r for r in self.rounds)
+
+    def set_size(self, which: str) -> int:
+        """Number of images of the unlabeled set, or of the labeled set of
+        rounds ``k >= 1`` (see the class docstring)."""
+        if which not in self._set_sizes:
+            self._set_sizes[which] = self._count_set(which)
+        return self._set_sizes[which]
+
+    def _count_set(self, which: str) -> int:
+        if which == 'unlabeled':
+            for hook in getattr(self.runner, 'hooks', None) or []:
+                cfg = getattr(hook, 'unlabeled_dataset_cfg', None)
+                if cfg is not None:
+                    return len(DATASETS.build(copy.deepcopy(cfg)))
+            raise ValueError(
+                "train_cfg.rounds: epoch_over='unlabeled' counts the "
+                'unlabeled set of PseudoLabelRoundHook, but custom_hooks has '
+                'none')
+        datasets = self.round_dataloader_cfg['dataset']['datasets']
+        others = [i for i in range(len(datasets))
+                  if i != self.pseudo_dataset_index]
+        if len(others) != 1:
+            raise ValueError(
+                "train_cfg.rounds: epoch_over='labeled' needs "
+                'round_dataloader.dataset.datasets = [labeled, pseudo] (one '
+                f'non-pseudo dataset), got {len(datasets)} datasets')
+        return len(DATASETS.build(copy.deepcopy(datasets[others[0]])))
+
+    def images_per_gpu(self, k: int) -> int:
+        """Images of round ``k``'s per-GPU batch drawn from the set its
+        epochs count."""
+        if k == 0:
+            batch = getattr(self.dataloader, 'batch_size', None)
+            if not batch:
+                raise ValueError(
+                    'train_cfg.rounds[0] in epochs needs a dataloader with a '
+                    'batch_size')
+            return int(batch)
+        sampler = self.round_dataloader_cfg.get('sampler') or {}
+        if sampler.get('type') != 'MultiSourceSampler':
+            raise ValueError(
+                f'train_cfg.rounds[{k}] in epochs needs round_dataloader to '
+                'use MultiSourceSampler (its batch_size and source_ratio say '
+                f'how many images per step come from each set), got '
+                f'{sampler.get("type")!r}')
+        counts = source_counts(
+            int(sampler.get('batch_size',
+                            self.round_dataloader_cfg.get('batch_size'))),
+            sampler['source_ratio'])
+        if len(counts) != 2:
+            raise ValueError(
+                f'train_cfg.rounds[{k}] in epochs needs two sources '
+                f'(labeled, pseudo), got source_ratio '
+                f'{sampler["source_ratio"]}')
+        pseudo = counts[self.pseudo_dataset_index]
+        labeled = counts[1 - self.pseudo_dataset_index]
+        return pseudo if self.rounds[k]['epoch_over'] == 'unlabeled' \
+            else labeled
+
+    def _round_iterations(self, k: int) -> int:
+        r = self.rounds[k]
+        if 'iters' in r:
+            return int(r['iters'])
+        over = r['epoch_over']
+        # round 0's labeled set is the one its dataloader reads
+        num = (len(self.dataloader.dataset) if k == 0 and over == 'labeled'
+               else self.set_size(over))
+        return epoch_iterations(r['epochs'], num, self.images_per_gpu(k),
+                                get_world_size())
 
     def round_of(self, iteration: int) -> int:
         """Round that trains 0-based iteration ``iteration``."""
@@ -209,8 +466,9 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
         return k
 
     def round_end(self, k: int) -> int:
-        return self.round_starts[k] + int(self.rounds[k]['iters'])
+        return self.round_starts[k] + self.round_iters[k]
 
+    # ------------------------------------------------------------- rounds
     def build_round_dataloader(self, k: int, pseudo_label_list: str):
         cfg = copy.deepcopy(self.round_dataloader_cfg)
         datasets = cfg['dataset']['datasets']
@@ -257,11 +515,12 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
             f'self-training round {k}/{self.num_rounds - 1}: iterations '
             f'{start}-{self.round_end(k)}', logger='current')
 
+    # ----------------------------------------------------------- schedules
     def check_restart_schedulers(self, schedulers) -> None:
-        """With ``lr_schedule='restart'`` every iteration-based parameter
-        scheduler must lie inside one round; a scheduler spanning a boundary
-        (e.g. one ``PolyLR`` without ``end``) would not decay to its minimum
-        at the round's end."""
+        """With ``lr_schedule='restart'`` and one scheduler per round, every
+        iteration-based parameter scheduler must lie inside one round; a
+        scheduler spanning a boundary would not decay to its minimum at the
+        round's end."""
         if isinstance(schedulers, dict):
             schedulers = [s for group in schedulers.values() for s in group]
         ends = [self.round_end(k) for k in range(self.num_rounds)]
@@ -278,31 +537,40 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                     f'{type(s).__name__} runs from {begin} to {end}: give '
                     'one scheduler per round, e.g. PolyLR(begin=0, '
                     f'end={ends[0]}), PolyLR(begin={ends[0]}, '
-                    f'end={ends[1] if len(ends) > 1 else ends[0]}), ...')
+                    f'end={ends[1] if len(ends) > 1 else ends[0]}), ...; or '
+                    'one PolyLR over the whole run, which the loop replaces '
+                    'by a per-round restart')
 
-    def install_round_poly_lr(self) -> None:
-        """``lr_schedule='extend'``: replace each learning-rate scheduler of
-        the runner (a ``PolyLR`` from iteration 0 over the whole run, by
-        iteration) with a :class:`RoundPolyLR` of the same power and
-        ``eta_min``, positioned at the current iteration (also after a
-        resume: the value depends on the iteration only)."""
+    def _scheduler_groups(self):
         schedulers = getattr(self.runner, 'param_schedulers', None)
-        groups = (list(schedulers.values()) if isinstance(schedulers, dict)
-                  else [schedulers or []])
+        return (list(schedulers.values()) if isinstance(schedulers, dict)
+                else [schedulers or []])
+
+    def _is_whole_run_poly(self, s) -> bool:
+        return (isinstance(s, RoundPolyLR)
+                or (isinstance(s, PolyLR) and not s.by_epoch
+                    and s.begin == 0 and s.end >= self._max_iters))
+
+    def install_round_poly_lr(self, restart: bool = False) -> None:
+        """Replace each learning-rate scheduler of the runner (a ``PolyLR``
+        from iteration 0 over the whole run, by iteration) with a
+        :class:`RoundPolyLR` of the same power and ``eta_min``, positioned at
+        the current iteration (also after a resume: the value depends on the
+        iteration only). ``restart=False``: ``lr_schedule='extend'``, the
+        schedule counted in epochs when every round is given in epochs;
+        ``restart=True``: ``lr_schedule='restart'``."""
         ends = [self.round_end(k) for k in range(self.num_rounds)]
+        spans = ([float(r['epochs']) for r in self.rounds]
+                 if self.epoch_based else None)
+        mode = 'restart' if restart else 'extend'
         installed = 0
-        for group in groups:
+        for group in self._scheduler_groups():
             for i, s in enumerate(group):
                 if getattr(s, 'param_name', None) != 'lr':
                     continue
-                if isinstance(s, RoundPolyLR):
-                    power, eta_min = s.power, s.eta_min
-                elif (isinstance(s, PolyLR) and not s.by_epoch
-                      and s.begin == 0 and s.end >= self._max_iters):
-                    power, eta_min = s.power, s.eta_min
-                else:
+                if not self._is_whole_run_poly(s):
                     raise ValueError(
-                        "train_cfg.lr_schedule='extend' needs the learning "
+                        f"train_cfg.lr_schedule='{mode}' needs the learning "
                         'rate scheduled by one iteration-based PolyLR from '
                         'iteration 0 to the end of the run (its power and '
                         'eta_min are used, its horizon becomes each '
@@ -313,21 +581,53 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                 group[i] = RoundPolyLR(
                     s.optimizer,
                     ends,
-                    power=power,
-                    eta_min=eta_min,
+                    round_spans=spans,
+                    power=s.power,
+                    eta_min=s.eta_min,
+                    restart=restart,
                     last_step=self._iter - 1)
                 installed += 1
         if not installed:
             raise ValueError(
-                "train_cfg.lr_schedule='extend' needs a PolyLR "
+                f"train_cfg.lr_schedule='{mode}' needs a PolyLR "
                 'param_scheduler (by iteration, from 0, over the whole run)')
 
-    def run(self):
+    def save_round_end_checkpoint(self) -> None:
+        """``iter_<N>.pth`` at the current iteration (a round's end), in the
+        ``CheckpointHook``'s folder, unless that hook has just saved it."""
+        runner = self.runner
+        out_dir = runner.work_dir
+        for hook in getattr(runner, 'hooks', None) or []:
+            if type(hook).__name__ == 'CheckpointHook':
+                out_dir = getattr(hook, 'out_dir', None) or out_dir
+        filename = f'iter_{self._iter}.pth'
+        if osp.isfile(osp.join(out_dir, filename)):
+            return
+        runner.save_checkpoint(
+            out_dir,
+            filename,
+            meta=dict(epoch=runner.epoch, iter=self._iter),
+            by_epoch=False)
+
+    def prepare_lr_schedule(self) -> None:
+        """Put the runner's learning-rate schedulers in the form
+        ``lr_schedule`` asks for (called at the start of :meth:`run`)."""
         if self.lr_schedule == 'restart':
-            self.check_restart_schedulers(
-                getattr(self.runner, 'param_schedulers', None))
+            lr_schedulers = [
+                s for group in self._scheduler_groups() for s in group
+                if getattr(s, 'param_name', None) == 'lr'
+            ]
+            if lr_schedulers and all(
+                    self._is_whole_run_poly(s) for s in lr_schedulers):
+                self.install_round_poly_lr(restart=True)
+            else:
+                self.check_restart_schedulers(
+                    getattr(self.runner, 'param_schedulers', None))
         elif self.lr_schedule == 'extend':
             self.install_round_poly_lr()
+
+    def run(self):
+        self.prepare_lr_schedule()
         self.runner.call_hook('before_train')
         self.runner.call_hook('before_train_epoch')
         while self._iter < self._max_iters and not self.stop_training:
@@ -337,6 +637,9 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
             self.runner.model.train()
             data_batch = next(self.dataloader_iterator)
             self.run_iter(data_batch)
+            if (self.save_round_ends and k < self.num_rounds - 1
+                    and self._iter == self.round_end(k)):
+                self.save_round_end_checkpoint()
             self._decide_current_val_interval()
             if (self.runner.val_loop is not None
                     and self._iter >= self.val_begin

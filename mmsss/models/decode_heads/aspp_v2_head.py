@@ -17,20 +17,41 @@ class ASPPV2Head(BaseDecodeHead):
     class scores, summed; no BN, no 1×1 classifier (``channels`` is unused;
     weights ~ N(0, 0.01²), biases 0, as in the reference implementation).
 
+    ``official_early_return=True`` reproduces the DeepLabV2 classifier of
+    the official DARS code (CVMI-Lab/DARS ``model/deeplabv2.py`` lines
+    131-135, taken from AdvSemiSeg): its loop over the branches returns
+    inside its first pass, so the output is the sum of the first two
+    branches only (rates 6 and 12); the other two convolutions are built
+    there but never used (no gradient, no effect). Here they are not built
+    (an unused parameter would also stop DDP with
+    ``find_unused_parameters=False``). ``False`` (the default, the paper's
+    ASPP-v2 and the three-stage method's) sums every branch.
+
     Args:
         dilations (Sequence[int]): Dilation rates. Defaults to (6, 12, 18, 24).
+        official_early_return (bool): Sum only the first two branches, as
+            the official DARS code does. Defaults to False.
         **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``,
             ``num_classes``, ``in_index``, ``loss_decode``, ...).
     """
 
     def __init__(self,
                  dilations: Sequence[int] = (6, 12, 18, 24),
+                 official_early_return: bool = False,
                  channels: int = 1,
                  init_cfg=dict(type='Normal', std=0.01, layer='Conv2d'),
                  **kwargs) -> None:
         super().__init__(channels=channels, init_cfg=init_cfg, **kwargs)
         if not dilations:
             raise ValueError('ASPPV2Head needs at least one dilation rate')
+        self.official_early_return = bool(official_early_return)
+        if self.official_early_return:
+            if len(dilations) < 2:
+                raise ValueError('ASPPV2Head(official_early_return=True) '
+                                 'sums the first two branches: give at '
+                                 f'least two dilation rates, got {dilations}')
+            dilations = tuple(dilations)[:2]
+        self.dilations = tuple(dilations)
         del self.conv_seg
         self.aspp = nn.ModuleList(
             nn.Conv2d(
