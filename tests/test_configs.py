@@ -1,7 +1,6 @@
 """Every config in configs/ parses, and its model, transforms, loops, hooks
 and sampler build from the registries (dataset paths aside); every method
 config has a unique-name alias for mim that resolves to the same config."""
-import glob
 import os.path as osp
 import subprocess
 import sys
