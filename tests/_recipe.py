@@ -27,3 +27,22 @@ def assert_weak_geometric(pipeline, dataset, crop):
     assert crop_t.get('cat_max_ratio', 1.) == 1.
     assert dict(flip) == dict(type='RandomFlip', prob=0.5)
     assert types.count('RandomCrop') == 1
+
+
+def assert_imas_style_evaluation(cfg, seg, dataset):
+    """Evaluation as the iMAS/U2PL-family recipes: Cityscapes slide 769 with
+    stride 512 (= int(769 * 2 / 3)) at full size, VOC the whole image at its
+    own size; val/test one image per batch, no resize/crop/flip, on
+    val.txt."""
+    if dataset == 'cityscapes':
+        assert dict(seg.test_cfg) == dict(
+            mode='slide', crop_size=(769, 769), stride=(512, 512))
+    else:
+        assert dict(seg.test_cfg) == dict(mode='whole')
+    for key in ('val_dataloader', 'test_dataloader'):
+        dl = cfg[key]
+        assert dl.batch_size == 1
+        assert pipeline_types(dl.dataset.pipeline) == [
+            'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs'
+        ]
+        assert dl.dataset.ann_file.endswith('/val.txt')

@@ -21,7 +21,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests._recipe import assert_weak_geometric
+from tests._recipe import (assert_imas_style_evaluation,
+                           assert_weak_geometric)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
@@ -391,21 +392,9 @@ def test_esl_evaluation_protocol(case):
     name, dataset, _, _ = case
     cfg = _load('esl', name)
     seg = cfg.model.segmentor
-    if dataset == 'cityscapes':
-        # sliding window 769, stride 512 (= int(769 * 2 / 3)), full size
-        assert dict(seg.test_cfg) == dict(
-            mode='slide', crop_size=(769, 769), stride=(512, 512))
-    else:
-        # whole image at its own size (the paper's centre crop: see the
-        # README's evaluation protocol)
-        assert dict(seg.test_cfg) == dict(mode='whole')
-    for key in ('val_dataloader', 'test_dataloader'):
-        dl = cfg[key]
-        assert dl.batch_size == 1
-        assert _types(dl.dataset.pipeline) == [
-            'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs'
-        ]
-        assert dl.dataset.ann_file.endswith('/val.txt')
+    # VOC: whole image at its own size (the paper's centre crop: see the
+    # README's evaluation protocol)
+    assert_imas_style_evaluation(cfg, seg, dataset)
     if dataset != 'cityscapes':
         assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == \
             'SegmentationClass'

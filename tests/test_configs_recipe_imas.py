@@ -15,7 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests._recipe import assert_weak_geometric
+from tests._recipe import (assert_imas_style_evaluation,
+                           assert_weak_geometric)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -335,22 +336,10 @@ def test_ema_teacher(case):
 
 def test_evaluation_protocol(case):
     cfg, seg = case.cfg, case.seg
-    if case.dataset == 'cityscapes':
-        # official validate_citys: 769 windows, stride int(769 * 2 / 3)
-        assert dict(seg.test_cfg) == dict(
-            mode='slide', crop_size=(769, 769), stride=(512, 512))
-        assert SLIDE_STRIDE == 512
-    else:
-        # official: one window larger than every VOC image = whole image
-        assert dict(seg.test_cfg) == dict(mode='whole')
-    for key in ('val_dataloader', 'test_dataloader'):
-        dl = cfg[key]
-        assert dl.batch_size == 1
-        # original size: no resize, no crop, no flip
-        assert _types(dl.dataset.pipeline) == [
-            'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs'
-        ]
-        assert dl.dataset.ann_file.endswith('/val.txt')
+    # official validate_citys: 769 windows, stride int(769 * 2 / 3); VOC: one
+    # window larger than every image = whole image, original size
+    assert SLIDE_STRIDE == 512
+    assert_imas_style_evaluation(cfg, seg, case.dataset)
     if case.dataset != 'cityscapes':
         # the 1,449 val masks (identical in SegmentationClassAug)
         assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == \
