@@ -72,3 +72,19 @@ def tiny_cityscapes_root(tmp_path_factory):
         osp.join(root, 'splits/1-2/labeled_2col.txt'),
         [f'{a} {b}' for a, b in train[::2]])
     return root
+
+
+@pytest.fixture
+def mmseg_scope_one_thread():
+    """mmseg default scope with mmsss registered, torch seeded with 0 and
+    one intra-op thread for the test (restored afterwards)."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    import mmsss  # noqa: F401
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,16 +14,7 @@ import torch
 from tests._tiny import NUM_CLASSES, make_multi_batch, tiny_semi_model
 
 
-@pytest.fixture(autouse=True)
-def _scope():
-    from mmengine.registry import init_default_scope
-    import mmsss  # noqa: F401
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('mmseg_scope_one_thread')
 
 
 # ----------------------------------------------------------------------
