@@ -655,7 +655,8 @@ def test_ts_synthetic_config():
     assert list(cfg.param_scheduler) == []
     assert cfg.train_cfg.max_iters == 400
     assert cfg.multitask.train_cfg.max_iters == 1200
-    (hook, ) = cfg.multitask.custom_hooks
+    (hook, ) = [h for h in cfg.multitask.custom_hooks
+                if h.type == 'MultiStepEMAHook']
     assert tuple(hook.decays) == (0.99, 0.995, 0.9975, 0.999)
     # the official 20/40/50 of 60 epochs, scaled to 1,200 steps
     assert tuple(hook.milestones) == (400, 800, 1000)

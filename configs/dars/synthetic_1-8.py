@@ -65,6 +65,9 @@ custom_hooks = [
         unlabeled_dataset={{_base_.unlabeled_predict_dataset}},
         labeled_dataset={{_base_.labeled_dataset}},
         generator=pseudo_label_generator),
+    # four generated pseudo-labels drawn at each round start
+    # (vis_data/vis_image/pseudo_labels_round<k>_<i>_<iter>.png)
+    dict(type='PseudoLabelVisHook', round_num_images=4),
 ]
 default_hooks = dict(
     logger=dict(interval=20),

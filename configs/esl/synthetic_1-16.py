@@ -69,6 +69,11 @@ custom_hooks = [
         max_decay=0.99,
         skip_buffers=False),
     dict(type='PrototypeInitHook', batch_size=8, seed=0),
+    # pseudo-label pictures every 250 iterations and per-class statistics
+    # every 100 (vis_data/vis_image, scalars.json; see README "Watching a
+    # run")
+    dict(type='PseudoLabelVisHook', interval=250, num_images=2),
+    dict(type='PseudoLabelStatsHook', interval=100),
 ]
 default_hooks = dict(
     logger=dict(interval=20),

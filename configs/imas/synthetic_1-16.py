@@ -48,6 +48,11 @@ custom_hooks = [
         skip_buffers=False,
         copy_iters=19),
     dict(type='HardnessLoggerHook', flush_interval=20),
+    # pseudo-label pictures every 250 iterations and per-class statistics
+    # every 100 (vis_data/vis_image, scalars.json; see README "Watching a
+    # run")
+    dict(type='PseudoLabelVisHook', interval=250, num_images=2),
+    dict(type='PseudoLabelStatsHook', interval=100),
 ]
 default_hooks = dict(
     logger=dict(interval=20),

@@ -35,7 +35,12 @@ custom_hooks = [
         type='MeanTeacherHook',
         decay_schedule='imas',
         max_decay=0.99,
-        copy_iters=19)
+        copy_iters=19),
+    # pseudo-label pictures every 250 iterations and per-class statistics
+    # every 100 (vis_data/vis_image, scalars.json; see README "Watching a
+    # run")
+    dict(type='PseudoLabelVisHook', interval=250, num_images=2),
+    dict(type='PseudoLabelStatsHook', interval=100),
 ]
 default_hooks = dict(
     logger=dict(interval=20),

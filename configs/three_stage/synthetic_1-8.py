@@ -39,6 +39,12 @@ multitask.update(
 multitask.custom_hooks[0].milestones = (stage_iters // 3,
                                         2 * stage_iters // 3,
                                         5 * stage_iters // 6)
+# stages 2-3: pseudo-label pictures every 300 iterations and per-class
+# statistics of the teacher's targets every 100 (see README "Watching a run")
+multitask.custom_hooks += [
+    dict(type='PseudoLabelVisHook', interval=300, num_images=2),
+    dict(type='PseudoLabelStatsHook', interval=100),
+]
 pseudo_masks = dict(
     dataset=_base_.pseudo_mask_dataset, generator=dict(num_workers=0))
 default_hooks = dict(

@@ -34,13 +34,14 @@ import torch
 import torch.nn.functional as F
 from mmengine import dist
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
 from ..datasets.semi_datasets import check_num_classes
 from ..utils.atomic import atomic_write_text
+from ..utils.progress import track
 from .selection import (KEY_RANGE, MODES, NUM_CONF_BINS, SAMPLINGS,
                         class_histogram, code_to_confidence, confidence_codes,
                         keep_mask, kl_divergence, pixel_keys, radix_boundary,
@@ -155,6 +156,10 @@ class PseudoLabelGenerator:
         keep_cache (bool): Keep the per-image prediction cache
             (``<out_dir>/cache``) for inspection.
         ignore_index (int): Value of unlabeled pixels. Defaults to 255.
+        progress (bool): Progress with ETA of every pass over the images
+            (rank 0's shard; a bar on a terminal, a log line every 30 s
+            otherwise, :class:`mmsss.utils.progress.Progress`). Does not
+            change the output. Defaults to True.
     """
 
     def __init__(self,
@@ -170,7 +175,8 @@ class PseudoLabelGenerator:
                  round_idx: Optional[int] = None,
                  num_workers: int = 0,
                  keep_cache: bool = False,
-                 ignore_index: int = 255) -> None:
+                 ignore_index: int = 255,
+                 progress: bool = True) -> None:
         if mode not in MODES:
             raise ValueError(f'pseudo-label mode must be one of {MODES}, '
                              f'got {mode!r}')
@@ -200,6 +206,7 @@ class PseudoLabelGenerator:
         self.num_workers = int(num_workers)
         self.keep_cache = bool(keep_cache)
         self.ignore_index = ignore_index
+        self.progress = bool(progress)
 
     def settings(self) -> dict:
         """The settings that decide the output (JSON types), recorded in
@@ -371,9 +378,15 @@ class PseudoLabelGenerator:
     def _cache_path(tmp_dir: str, idx: int) -> str:
         return osp.join(tmp_dir, 'cache', f'{idx:09d}.npz')
 
+    def _track(self, iterable, total: int, what: str):
+        """``iterable`` with progress (rank 0's shard) when enabled."""
+        desc = f'pseudo-labels ({self.mode}): {what}'
+        if dist.get_world_size() > 1:
+            desc += f' (rank 0 of {dist.get_world_size()})'
+        return track(iterable, total, desc, enabled=self.progress)
+
     def _inference_pass(self, model, dataset, tmp_dir: str,
                         num_classes: int):
-        logger = MMLogger.get_current_instance()
         indices = self._shard(dataset)
         loader = DataLoader(
             Subset(dataset, indices),
@@ -383,7 +396,8 @@ class PseudoLabelGenerator:
             collate_fn=pseudo_collate)
         hist = torch.zeros(num_classes, NUM_CONF_BINS, dtype=torch.int64)
         total = torch.zeros((), dtype=torch.int64)
-        for n, (idx, data) in enumerate(zip(indices, loader)):
+        for idx, data in self._track(
+                zip(indices, loader), len(indices), 'predicting'):
             labels, codes = self.predict(model, data)
             hist += class_histogram(
                 torch.from_numpy(labels), torch.from_numpy(codes).long(),
@@ -392,9 +406,6 @@ class PseudoLabelGenerator:
             # inside <out_dir>.tmp, which is renamed only when complete
             np.savez_compressed(
                 self._cache_path(tmp_dir, idx), labels=labels, codes=codes)
-            if (n + 1) % 100 == 0:
-                logger.info(f'pseudo-labels: predicted {n + 1}/'
-                            f'{len(indices)} images (rank {dist.get_rank()})')
         return _all_reduce(hist), int(_all_reduce(total))
 
     def _cached(self, dataset, tmp_dir: str):
@@ -428,7 +439,9 @@ class PseudoLabelGenerator:
         need = [targets[j] for j in range(num_classes)]
         for digit in ('high', 'low'):
             hist = torch.zeros(num_classes, _HALF, dtype=torch.int64)
-            for _, img_id, labels, codes in self._cached(dataset, tmp_dir):
+            for _, img_id, labels, codes in self._track(
+                    self._cached(dataset, tmp_dir), len(self._shard(dataset)),
+                    f'exact sampling, {digit} key digits'):
                 keys = pixel_keys(img_id, self.seed, labels.shape,
                                   self.round_idx)
                 cand = codes >= codes_t[labels]
@@ -455,7 +468,9 @@ class PseudoLabelGenerator:
         kept = torch.zeros(num_classes, dtype=torch.int64)
         gt_correct = torch.zeros(2, dtype=torch.int64)  # correct, known
         have_gt = torch.ones((), dtype=torch.int64)
-        for idx, img_id, labels, codes in self._cached(dataset, tmp_dir):
+        for idx, img_id, labels, codes in self._track(
+                self._cached(dataset, tmp_dir), len(self._shard(dataset)),
+                'writing'):
             keys = None if key_limits is None else pixel_keys(
                 img_id, self.seed, labels.shape, self.round_idx)
             keep = keep_mask(labels, codes, keys, codes_t, key_limits)

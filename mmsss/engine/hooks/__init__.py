@@ -14,3 +14,7 @@ __all__ += ['PrototypeInitHook']
 from .step_ema_hook import MultiStepEMAHook  # noqa: E402
 
 __all__ += ['MultiStepEMAHook']
+from .pseudo_label_vis_hook import PseudoLabelVisHook  # noqa: E402
+from .pseudo_label_stats_hook import PseudoLabelStatsHook  # noqa: E402
+
+__all__ += ['PseudoLabelVisHook', 'PseudoLabelStatsHook']

@@ -96,6 +96,11 @@ class PseudoLabelRoundHook(Hook):
             self._datasets = (unlabeled, labeled)
         return self._datasets
 
+    def unlabeled_dataset(self):
+        """The unlabeled set the pseudo-labels are made for (its order is
+        the order of ``list.txt``; read by ``PseudoLabelVisHook``)."""
+        return self._build_datasets()[0]
+
     def before_train(self, runner) -> None:
         # fail on a bad unlabeled/labeled split before any training
         self._build_datasets()

@@ -280,6 +280,9 @@ def _make_pseudo_masks(cfg: Config, k: int,
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model.to(device)
     dataset = DATASETS.build(copy.deepcopy(pm['dataset']))
+    # the generator reports progress with ETA on each of its passes
+    print_log(f'[{stage["name"]}] pseudo-masks of {len(dataset)} images '
+              f'-> {dirs["pseudo_masks"]}', logger='current')
     return generator.generate(
         model,
         dataset,

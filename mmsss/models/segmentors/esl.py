@@ -45,6 +45,7 @@ from ..utils.prototypes import (assign_parts, ema_update_prototypes,
                                 part_similarity, seeded_kmeans)
 from ..utils.soft_label import SOFT_LABEL_TYPES, make_soft_label, \
     soft_cross_entropy
+from ..utils.vis_record import sample_names, store_vis, wants_vis
 from .mean_teacher import MeanTeacherSegmentor
 from .semi_base import eval_mode
 
@@ -380,6 +381,23 @@ class ESLSegmentor(MeanTeacherSegmentor):
             cfg['sup_weight'])
         losses['unsup_loss_sce'] = cfg['sce_weight'] * soft_cross_entropy(
             self.resize_logits(s['logits'][n_l:], size), soft_cut)
+        if wants_vis(self):  # only on the PseudoLabelVisHook's iterations
+            # the student learns the soft label y* of the CutMix view: shown
+            # as its argmax and its peak weight (no pixel is ignored)
+            peak, target = soft_cut.max(dim=1)
+            gt = self.analysis_gt(multi_batch_data_samples['unsup_weak'])
+            if gt is not None:
+                gt, = cutmix(plan['masks'], plan['pair_index'],
+                             gt.to(target.device))
+            store_vis(
+                self,
+                weak=x_w,
+                student_view=x_cut,
+                pseudo_label=target,
+                confidence=peak,
+                student_logits=s['logits'][n_l:],
+                gt=gt,
+                img_ids=sample_names(multi_batch_data_samples['unsup_weak']))
 
         info = self._step_info(pseudo, conf, multi_batch_data_samples)
         info['cutmix_rate'] = mixing_rate(plan['masks'], plan['pair_index'])

@@ -19,6 +19,7 @@ from ..utils import box_masks, cutmix, mixing_rate
 from ..utils.hardness import HARDNESS_STRATEGIES, compute_easiness
 from ..utils.imas_cutmix import (reverse_rank_pairs, sample_side_fraction,
                                  side_fraction_boxes)
+from ..utils.vis_record import wants_vis
 from .mean_teacher import MeanTeacherSegmentor
 
 __all__ = ['IMASSegmentor']
@@ -258,6 +259,12 @@ class IMASSegmentor(MeanTeacherSegmentor):
         logits_u = self.resize_logits(logits[n_skip:].float(), size)
         losses['unsup_loss_ce'] = self.unsup_loss(
             logits_u, targets, self.image_weights(stats, n_u))
+        if wants_vis(self) and targets:  # PseudoLabelVisHook's iterations
+            mixed = targets[0][0] == 'cutmix'
+            self._store_vis(x_w, parts[-len(targets):], targets, logits_u,
+                            masks if mixed else None,
+                            plan['pair_index'] if mixed else None,
+                            multi_batch_data_samples)
 
         self._record(stats, plan, pseudo, conf, multi_batch_data_samples,
                      losses)

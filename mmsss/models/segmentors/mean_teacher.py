@@ -17,6 +17,8 @@ from torch import Tensor
 
 from ..utils import (box_masks, cutmix, cyclic_shift_pairs, mixing_rate,
                      random_boxes)
+from ..utils.vis_record import (sample_names, store_class_counts, store_vis,
+                                wants_vis)
 from .semi_base import SemiBaseSegmentor
 
 __all__ = ['MeanTeacherSegmentor']
@@ -229,6 +231,12 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
         logits_u = self.resize_logits(logits[n_l:], size)
         losses['unsup_loss_ce'] = self.unsup_loss(
             logits_u, targets, self.image_weights(stats, n_u))
+        if wants_vis(self):  # only on the PseudoLabelVisHook's iterations
+            self._store_vis(x_w, parts[-len(targets):], targets, logits_u,
+                            plan['masks'] if cfg['use_cutmix_branch'] else
+                            None, plan['pair_index'] if
+                            cfg['use_cutmix_branch'] else None,
+                            multi_batch_data_samples)
 
         info = self._step_info(pseudo, conf, multi_batch_data_samples)
         if cfg['use_cutmix_branch']:
@@ -243,6 +251,34 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
         return losses
 
     @torch.no_grad()
+    def _store_vis(self, x_w: Tensor, views: list, targets: list,
+                   logits_u: Tensor, masks: Optional[Tensor],
+                   pair_index: Optional[Tensor],
+                   multi_batch_data_samples) -> None:
+        """Pictures of the first unsupervised branch (CutMix when on, else
+        the intensity view) for ``PseudoLabelVisHook``; the analysis ground
+        truth is mixed with the branch's boxes."""
+        if not targets:
+            return
+        name, labels, confidence, _ = targets[0]
+        samples = multi_batch_data_samples['unsup_weak']
+        gt = self.analysis_gt(samples)
+        if gt is not None:
+            gt = gt.to(labels.device)
+            if name == 'cutmix' and masks is not None:
+                gt, = cutmix(masks, pair_index, gt)
+        store_vis(
+            self,
+            weak=x_w,
+            student_view=views[0],
+            pseudo_label=labels,
+            confidence=confidence,
+            ignore=confidence < self.semi_train_cfg['conf_thresh'],
+            student_logits=logits_u[:x_w.shape[0]],
+            gt=gt,
+            img_ids=sample_names(samples))
+
+    @torch.no_grad()
     def _step_info(self, pseudo: Tensor, conf: Tensor,
                    multi_batch_data_samples) -> Dict[str, Tensor]:
         valid = conf >= self.semi_train_cfg['conf_thresh']
@@ -251,4 +287,6 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
         if gt is not None:
             info['pseudo_acc'] = self.pseudo_label_accuracy(
                 pseudo, valid, gt.to(pseudo.device))
+        # per-class counts, only when PseudoLabelStatsHook asks for them
+        store_class_counts(self, pseudo, valid, gt)
         return info

@@ -36,6 +36,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...datasets.transforms.three_stage import INDEX_KEY, warp_by_index
 from ..utils import head_losses
+from ..utils.vis_record import (sample_names, store_class_counts, store_vis,
+                                wants_vis)
 from .semi_base import SemiBaseSegmentor
 
 __all__ = [
@@ -348,18 +350,25 @@ class ThreeStageSegmentor(SemiBaseSegmentor):
             losses['sup_' + k] = v * cfg['sup_weight'] if 'loss' in k else v
 
         zero = x_l.new_zeros((), dtype=torch.float32)
+        t_u = t_conf = None
         if cfg['con_weight'] > 0:
-            t_pred = self.logits_of(self.teacher, torch.cat(
-                [x_l, x_w])).argmax(dim=1)
+            t_logits = self.logits_of(self.teacher, torch.cat([x_l, x_w]))
+            t_pred = t_logits.argmax(dim=1)
+            if wants_vis(self):
+                t_conf = t_logits[n_l:].softmax(dim=1).max(dim=1)[0]
+            del t_logits
             t_u = t_pred[n_l:]
             if strong:
                 index = _stack_maps(samples_u, INDEX_KEY, size, -1,
                                     t_pred.device)
                 t_u = warp_by_index(t_u, index, ignore)
+                if t_conf is not None:
+                    t_conf = warp_by_index(t_conf, index, 0)
             target = torch.cat([t_pred[:n_l], t_u])
             losses['unsup_loss_con'] = cfg['con_weight'] * self._ce(
                 logits, target)
             losses['unsup_con_valid'] = (target != ignore).float().mean()
+            store_class_counts(self, t_u, t_u != ignore)
         else:
             losses['unsup_loss_con'] = zero
 
@@ -373,4 +382,17 @@ class ThreeStageSegmentor(SemiBaseSegmentor):
                 self.pseudo_mask_logits(feats), target)
         else:
             losses['unsup_loss_pl'] = zero
+        if wants_vis(self):  # only on the PseudoLabelVisHook's iterations
+            # the teacher's (warped) argmax when L_con is on, else ŷ
+            pl_u = torch.stack([s.gt_sem_seg.data[0]
+                                for s in samples_u]).to(x_l.device).long()
+            store_vis(
+                self,
+                weak=x_w,
+                student_view=x_u,
+                pseudo_label=pl_u if t_u is None else t_u,
+                confidence=t_conf,
+                student_logits=logits[n_l:],
+                extra_labels=[] if t_u is None else [('pseudo-mask', pl_u)],
+                img_ids=sample_names(samples_u))
         return losses
