@@ -126,6 +126,11 @@ class MeanTeacherHook(Hook):
         model = runner.model
         if is_model_wrapper(model):
             model = model.module
+        if not getattr(model, 'with_teacher', True):
+            raise TypeError(
+                f'MeanTeacherHook: {type(model).__name__} is teacher-free '
+                '(with_teacher=False): it has no EMA teacher to update; '
+                'remove MeanTeacherHook from custom_hooks')
         if not (hasattr(model, 'teacher') and hasattr(model, 'student')):
             raise TypeError('MeanTeacherHook needs a model with `teacher` and '
                             f'`student`, got {type(model).__name__}')

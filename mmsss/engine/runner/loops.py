@@ -78,7 +78,8 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
 @LOOPS.register_module()
 class TeacherStudentValLoop(ValLoop):
     """Validate both the teacher and the student; metrics are prefixed
-    ``teacher/`` and ``student/`` (mmdet 3.x convention)."""
+    ``teacher/`` and ``student/`` (mmdet 3.x convention). A teacher-free
+    model (``with_teacher = False``) is validated once, as ``student/``."""
 
     def run(self) -> dict:
         self.runner.call_hook('before_val')
@@ -87,14 +88,17 @@ class TeacherStudentValLoop(ValLoop):
         model = self.runner.model
         if is_model_wrapper(model):
             model = model.module
-        if not (hasattr(model, 'teacher') and hasattr(model, 'student')):
+        with_teacher = getattr(model, 'with_teacher', True)
+        if not hasattr(model, 'student') or (with_teacher
+                                             and not hasattr(model, 'teacher')):
             raise TypeError('TeacherStudentValLoop needs a model with '
-                            '`teacher` and `student`, got '
-                            f'{type(model).__name__}')
+                            '`teacher` and `student` (or a teacher-free one '
+                            f'with `student`), got {type(model).__name__}')
         predict_on = model.semi_test_cfg.get('predict_on', 'teacher')
         metrics = {}
         try:
-            for name in ('teacher', 'student'):
+            for name in (('teacher', 'student')
+                         if with_teacher else ('student', )):
                 model.semi_test_cfg['predict_on'] = name
                 for idx, data_batch in enumerate(self.dataloader):
                     self.run_iter(idx, data_batch)

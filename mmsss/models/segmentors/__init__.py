@@ -14,3 +14,6 @@ __all__ += ['SelfTrainingSegmentor']
 from .three_stage import ThreeStageSegmentor  # noqa: E402
 
 __all__ += ['ThreeStageSegmentor']
+from .unimatch import FixMatchSegmentor, UniMatchSegmentor  # noqa: E402
+
+__all__ += ['UniMatchSegmentor', 'FixMatchSegmentor']

@@ -4,6 +4,11 @@ Mirrors mmdet 3.x ``SemiBaseDetector``: one ordinary mmseg segmentor config
 builds both the student (trained by gradient descent) and the teacher (an EMA
 of the student, updated by ``MeanTeacherHook``); losses are prefixed ``sup_``
 and ``unsup_``; ``semi_test_cfg.predict_on`` picks the model used at test time.
+
+Teacher-free methods (FixMatch/UniMatch, where the model labels its own weak
+view) set the class attribute ``with_teacher = False``: no second network is
+built (no memory, no EMA, no ``teacher.`` keys in checkpoints), the student
+predicts, and ``MeanTeacherHook`` refuses the model.
 """
 import copy
 from contextlib import contextmanager
@@ -37,6 +42,10 @@ def eval_mode(module: nn.Module):
 class SemiBaseSegmentor(BaseSegmentor):
     """Base class holding a student and an EMA teacher.
 
+    Subclasses whose model labels its own data set ``with_teacher = False``
+    (class attribute): then only ``student`` is built, ``predict_on`` must
+    be ``'student'`` (its default then), and ``teacher`` does not exist.
+
     Args:
         segmentor (dict): Config of an ordinary mmseg segmentor
             (``EncoderDecoder`` with any backbone/head). Both models are built
@@ -52,6 +61,8 @@ class SemiBaseSegmentor(BaseSegmentor):
             ``init_model``/``MMSegInferencer`` set on every model config;
             the wrapped ``segmentor`` carries its own.
     """
+    #: False for methods without a second (EMA) network; see the module doc.
+    with_teacher: bool = True
 
     def __init__(self,
                  segmentor: dict,
@@ -72,15 +83,24 @@ class SemiBaseSegmentor(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(copy.deepcopy(segmentor))
-        self.teacher = MODELS.build(copy.deepcopy(segmentor))
+        if self.with_teacher:
+            self.teacher = MODELS.build(copy.deepcopy(segmentor))
         self.semi_train_cfg = dict(semi_train_cfg or {})
         self.semi_test_cfg = dict(semi_test_cfg or {})
-        if self.semi_test_cfg.get('predict_on', 'teacher') not in (
-                'teacher', 'student'):
+        self.semi_test_cfg.setdefault(
+            'predict_on', 'teacher' if self.with_teacher else 'student')
+        if self.semi_test_cfg['predict_on'] not in ('teacher', 'student'):
             raise ValueError("semi_test_cfg.predict_on must be 'teacher' or "
                              f"'student', got "
                              f"{self.semi_test_cfg['predict_on']!r}")
-        if self.semi_train_cfg.get('freeze_teacher', True):
+        if not self.with_teacher and \
+                self.semi_test_cfg['predict_on'] != 'student':
+            raise ValueError(
+                f'{type(self).__name__} is teacher-free (with_teacher=False):'
+                " semi_test_cfg.predict_on must be 'student', got "
+                f"{self.semi_test_cfg['predict_on']!r}")
+        if self.with_teacher and self.semi_train_cfg.get(
+                'freeze_teacher', True):
             self.freeze(self.teacher)
         # per-step statistics for logging hooks (no tensors kept on purpose
         # beyond the last step)
@@ -110,7 +130,8 @@ class SemiBaseSegmentor(BaseSegmentor):
         """mmengine calls ``model.train()`` on every run; keep the frozen
         teacher in eval mode regardless."""
         super().train(mode)
-        if self.semi_train_cfg.get('freeze_teacher', True):
+        if self.with_teacher and self.semi_train_cfg.get(
+                'freeze_teacher', True):
             self.teacher.eval()
         return self
 
@@ -211,6 +232,8 @@ class SemiBaseSegmentor(BaseSegmentor):
                                   self.semi_train_cfg.get('sup_weight', 1.))
 
     def _predict_model(self) -> nn.Module:
+        if not self.with_teacher:
+            return self.student
         return self.teacher if self.semi_test_cfg.get(
             'predict_on', 'teacher') == 'teacher' else self.student
 
@@ -231,7 +254,7 @@ class SemiBaseSegmentor(BaseSegmentor):
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
                               **kwargs) -> None:
         """A plain mmseg checkpoint (no ``student.``/``teacher.`` keys)
-        initialises both models."""
+        initialises both models (the student alone when teacher-free)."""
         own = [k for k in state_dict if k.startswith(prefix)]
         if own and not any(
                 k[len(prefix):].startswith(('student.', 'teacher.'))
@@ -240,5 +263,6 @@ class SemiBaseSegmentor(BaseSegmentor):
                 v = state_dict.pop(k)
                 rest = k[len(prefix):]
                 state_dict[f'{prefix}student.{rest}'] = v
-                state_dict[f'{prefix}teacher.{rest}'] = v
+                if self.with_teacher:
+                    state_dict[f'{prefix}teacher.{rest}'] = v
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

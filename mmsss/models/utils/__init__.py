@@ -1,10 +1,10 @@
 from .cutmix import (box_masks, cutmix, cyclic_shift_pairs, mixing_rate,
-                     random_boxes)
+                     random_boxes, rejection_cutmix_boxes)
 from .logits import resize_to
 
 __all__ = [
     'box_masks', 'cutmix', 'cyclic_shift_pairs', 'mixing_rate',
-    'random_boxes', 'resize_to'
+    'random_boxes', 'rejection_cutmix_boxes', 'resize_to'
 ]
 from .hardness import (HARDNESS_STRATEGIES, class_weighted_iou,  # noqa: E402
                        compute_easiness, confidence_ratio)

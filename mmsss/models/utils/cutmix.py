@@ -131,3 +131,67 @@ def cutmix(masks: Tensor, pair_index: Tensor, *tensors: Tensor):
         m = masks if t.dim() == 3 else masks.unsqueeze(1)
         out.append(torch.where(m, t[pair_index], t))
     return tuple(out)
+
+
+def rejection_cutmix_boxes(num: int,
+                           size: Tuple[int, int],
+                           prob: float = 0.5,
+                           area_range: Sequence[float] = (0.02, 0.4),
+                           ratio_range: Sequence[float] = (0.3, 1 / 0.3),
+                           generator: Optional[torch.Generator] = None
+                           ) -> Tuple[Tensor, Tensor]:
+    """CutMix boxes drawn like UniMatch's ``obtain_cutmix_box``
+    (LiheYoung/UniMatch ``dataset/transform.py:66-84``), one per sample.
+
+    With probability ``prob`` a sample gets a box: its area
+    ``a ~ U(area_range) · H · W`` is drawn once, then the aspect ratio
+    ``r ~ U(ratio_range)`` (uniform, not log-uniform), the width
+    ``int(sqrt(a / r))``, the height ``int(sqrt(a · r))`` and the top-left
+    corner ``x ~ U{0..W-1}``, ``y ~ U{0..H-1}`` are redrawn until the box fits
+    inside the image (rejection sampling, as the official loop). The
+    official code draws square crops (H = W); here H and W may differ.
+
+    Draws on the CPU from ``generator`` (default: torch's global CPU
+    generator, seeded by mmengine's ``randomness.seed``).
+
+    Args:
+        num (int): Number of samples.
+        size (tuple[int, int]): (H, W).
+        prob (float): Probability that a sample gets a box.
+        area_range, ratio_range: As the official ``size_min/size_max`` and
+            ``ratio_1/ratio_2``.
+        generator (torch.Generator, optional): CPU generator.
+
+    Returns:
+        tuple[Tensor, Tensor]: (N, 4) long boxes (y1, x1, y2, x2), all 0 for
+        samples without a box, and (N,) bool ``trigger``.
+    """
+    h, w = size
+
+    def uniform(lo, hi):
+        return float(lo + (hi - lo) * torch.rand((), generator=generator))
+
+    def randint(hi):
+        return int(torch.randint(hi, (), generator=generator))
+
+    boxes = torch.zeros(num, 4, dtype=torch.long)
+    trigger = torch.zeros(num, dtype=torch.bool)
+    for i in range(num):
+        if float(torch.rand((), generator=generator)) >= prob:
+            continue
+        area = uniform(*area_range) * h * w
+        for _ in range(10000):
+            ratio = uniform(*ratio_range)
+            bw = int((area / ratio)**0.5)
+            bh = int((area * ratio)**0.5)
+            x, y = randint(w), randint(h)
+            if x + bw <= w and y + bh <= h:
+                break
+        else:
+            raise RuntimeError(
+                f'rejection_cutmix_boxes: no box of area {area:.0f} fits an '
+                f'image of size {size} (area_range={area_range}, '
+                f'ratio_range={ratio_range})')
+        boxes[i] = torch.tensor([y, x, y + bh, x + bw])
+        trigger[i] = True
+    return boxes, trigger

@@ -1,0 +1,12 @@
+# FixMatch, Cityscapes, 1/2 (1488 labeled images, UniMatch's split);
+# everything else as cityscapes_1-8.py.
+_base_ = './cityscapes_1-8.py'
+num_labeled = 1488
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/unimatch/cityscapes/1_2/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/unimatch/cityscapes/1_2/unlabeled.txt'
+mix_dataset = _base_.mix_dataset
+mix_dataset.ann_file = '../splits/unimatch/cityscapes/1_2/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))

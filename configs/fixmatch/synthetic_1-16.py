@@ -1,0 +1,35 @@
+# FixMatch (UniMatch's fixmatch.py) on the synthetic shapes dataset, 1/16
+# labels: model, data, schedule and seeds of
+# configs/mean_teacher/synthetic_1-16.py and configs/unimatch/
+# synthetic_1-16.py; one CutMix strong view, no FP, L = (L_x + L_s) / 2.
+_base_ = '../unimatch/synthetic_1-16.py'
+branch_field = [
+    'sup', 'unsup_weak', 'unsup_strong1', 'mix_weak', 'mix_strong1'
+]
+labeled_pipeline = _base_.labeled_pipeline[:-1] + [
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        sup=[dict(type='PackSemiSegInputs')])
+]
+unlabeled_pipeline = _base_.unlabeled_pipeline[:-1] + [
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        unsup_weak=[dict(type='PackSemiSegInputs')],
+        unsup_strong1=_base_.strong_view)
+]
+mix_pipeline = _base_.mix_pipeline[:-1] + [
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        mix_weak=[dict(type='PackSemiSegInputs')],
+        mix_strong1=_base_.strong_view)
+]
+labeled_dataset = dict(_base_.labeled_dataset, pipeline=labeled_pipeline)
+unlabeled_dataset = dict(
+    _base_.unlabeled_dataset, pipeline=unlabeled_pipeline)
+mix_dataset = dict(_base_.mix_dataset, pipeline=mix_pipeline)
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))
+model = dict(type='FixMatchSegmentor')

@@ -1,0 +1,12 @@
+# FixMatch, PASCAL VOC 2012 classic, 1464 labeled images; everything else as
+# voc_732.py.
+_base_ = './voc_732.py'
+num_labeled = 1464
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../../splits/unimatch/pascal/1464/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../../splits/unimatch/pascal/1464/unlabeled.txt'
+mix_dataset = _base_.mix_dataset
+mix_dataset.ann_file = '../../splits/unimatch/pascal/1464/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))

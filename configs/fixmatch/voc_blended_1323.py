@@ -1,0 +1,35 @@
+# FixMatch baseline of the UniMatch code (fixmatch.py), PASCAL VOC 2012
+# blended (UniMatch's u2pl_1_8 split, 1,323 labeled images), crop 513; one
+# CutMix strong view, no FP, L = (L_x + L_s) / 2; everything else as
+# configs/unimatch/voc_blended_1323.py.
+_base_ = '../unimatch/voc_blended_1323.py'
+branch_field = [
+    'sup', 'unsup_weak', 'unsup_strong1', 'mix_weak', 'mix_strong1'
+]
+labeled_pipeline = _base_.labeled_pipeline[:-1] + [
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        sup=[dict(type='PackSemiSegInputs')])
+]
+unlabeled_pipeline = _base_.unlabeled_pipeline[:-1] + [
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        unsup_weak=[dict(type='PackSemiSegInputs')],
+        unsup_strong1=_base_.strong_view)
+]
+mix_pipeline = _base_.mix_pipeline[:-1] + [
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        mix_weak=[dict(type='PackSemiSegInputs')],
+        mix_strong1=_base_.strong_view)
+]
+labeled_dataset = dict(_base_.labeled_dataset, pipeline=labeled_pipeline)
+unlabeled_dataset = dict(
+    _base_.unlabeled_dataset, pipeline=unlabeled_pipeline)
+mix_dataset = dict(_base_.mix_dataset, pipeline=mix_pipeline)
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))
+model = dict(type='FixMatchSegmentor')

@@ -1,0 +1,12 @@
+# UniMatch, Cityscapes, 1/16 (186 labeled images, UniMatch's split);
+# everything else as cityscapes_1-8.py.
+_base_ = './cityscapes_1-8.py'
+num_labeled = 186
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/unimatch/cityscapes/1_16/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/unimatch/cityscapes/1_16/unlabeled.txt'
+mix_dataset = _base_.mix_dataset
+mix_dataset.ann_file = '../splits/unimatch/cityscapes/1_16/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))
