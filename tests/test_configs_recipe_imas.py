@@ -123,7 +123,53 @@ def test_every_config_of_the_two_directories_is_covered():
             name = osp.splitext(osp.basename(path))[0]
             if name.startswith(f'{method}_') or 'synthetic' in name:
                 continue  # unique-name aliases; the CPU configs
+            if name.endswith(OFFICIAL_ARCH):
+                # checked by test_official_arch_variant_keeps_the_recipe
+                name = name[:-len(OFFICIAL_ARCH)]
             assert (method, name) in covered, f'{method}/{name}'
+
+
+OFFICIAL_ARCH = '_official-arch'
+
+
+def _official_arch_variants():
+    import glob
+    return sorted(
+        osp.relpath(p, osp.join(ROOT, 'configs'))
+        for method in ('imas', 'mean_teacher')
+        for p in glob.glob(
+            osp.join(ROOT, 'configs', method, f'*{OFFICIAL_ARCH}.py'))
+        if not osp.basename(p).startswith(f'{method}_'))
+
+
+@pytest.mark.parametrize('rel', _official_arch_variants())
+def test_official_arch_variant_keeps_the_recipe(rel):
+    """An ``*_official-arch`` config differs from its recipe-tested base
+    only in the network (backbone, heads' layers, pretrained weights)."""
+    method, fname = rel.split(osp.sep)
+    name = osp.splitext(fname)[0]
+    base = _load(method, name[:-len(OFFICIAL_ARCH)]).to_dict()
+    variant = {
+        k: v
+        for k, v in _load(method, name).to_dict().items()
+        if not k.startswith('official_')  # the overrides' building blocks
+    }
+    seg_b, seg_v = base['model'].pop('segmentor'), \
+        variant['model'].pop('segmentor')
+    assert variant == base, rel
+    assert seg_v['backbone']['type'] == 'DeepStemResNet'
+    assert seg_v['backbone']['stem_channels'] == 128
+    assert seg_v['backbone']['depth'] == seg_b['backbone']['depth']
+    assert seg_v['decode_head']['type'] == 'OfficialDeepLabV3PlusHead'
+    # the recipe's parts of the heads stay: classes, losses, sampling
+    for head in ('decode_head', 'auxiliary_head'):
+        if head not in seg_b:
+            assert head not in seg_v
+            continue
+        for key in ('num_classes', 'loss_decode', 'in_index'):
+            assert seg_v[head].get(key) == seg_b[head].get(key), (head, key)
+    for key in ('data_preprocessor', 'test_cfg', 'train_cfg'):
+        assert seg_v.get(key) == seg_b.get(key), key
 
 
 def test_model(case):

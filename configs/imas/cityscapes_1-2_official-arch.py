@@ -1,0 +1,9 @@
+# iMAS, Cityscapes 1/2 (1488 labels), DeepLabV3+ R50 (OS16) + aux head, with
+# the official network (configs/_base_/models/official_arch_overrides.py); the
+# recipe is cityscapes_1-2.py's. Weights: configs/imas/README.md, "Official
+# networks and weights".
+_base_ = ['./cityscapes_1-2.py', '../_base_/models/official_arch_overrides.py']
+model = dict(
+    segmentor=dict(
+        _base_.official_deeplabv3plus_r50,
+        auxiliary_head=_base_.official_auxiliary_head))

@@ -1,0 +1,6 @@
+# iMAS, PASCAL VOC classic 1/4 (366 labels), DeepLabV3+ R101 (OS16), with the
+# official network (configs/_base_/models/official_arch_overrides.py); the
+# recipe is voc_1-4.py's. Weights: configs/imas/README.md, "Official networks
+# and weights".
+_base_ = ['./voc_1-4.py', '../_base_/models/official_arch_overrides.py']
+model = dict(segmentor=_base_.official_deeplabv3plus_r101)

@@ -1,0 +1,9 @@
+# Mean teacher, Cityscapes 1/8 (372 labels), DeepLabV3+ R50 (OS16) + aux, with
+# the official network (configs/_base_/models/official_arch_overrides.py); the
+# recipe is cityscapes_1-8.py's. Weights: configs/imas/README.md, "Official
+# networks and weights".
+_base_ = ['./cityscapes_1-8.py', '../_base_/models/official_arch_overrides.py']
+model = dict(
+    segmentor=dict(
+        _base_.official_deeplabv3plus_r50,
+        auxiliary_head=_base_.official_auxiliary_head))

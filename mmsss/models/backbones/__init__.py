@@ -1,0 +1,3 @@
+from .deep_stem_resnet import DeepStemResNet
+
+__all__ = ['DeepStemResNet']
