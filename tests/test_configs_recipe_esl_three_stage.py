@@ -250,11 +250,11 @@ def test_esl_model(case):
     assert seg.pretrained == 'open-mmlab://resnet101_v1c'
     bb = seg.backbone
     assert (bb.type, bb.depth) == ('ResNetV1c', 101)
-    # output stride 16, multi-grid 1/2/4 (U2PL/iMAS defaults; the paper's
-    # output stride was not checked)
+    # output stride 16, multi-grid rates 2/4/8 (U2PL/iMAS defaults; the
+    # paper's output stride was not checked)
     assert tuple(bb.strides) == (1, 2, 2, 1)
     assert tuple(bb.dilations) == (1, 1, 1, 2)
-    assert tuple(bb.multi_grid) == (1, 2, 4)
+    assert tuple(bb.multi_grid) == (2, 4, 8)
     assert bb.norm_cfg.type == 'SyncBN' and not bb.norm_eval
     # D + S = DeepLabV3+
     head = seg.decode_head

@@ -182,8 +182,10 @@ def test_model(case):
     assert seg.pretrained == f'open-mmlab://resnet{case.depth}_v1c'
     bb = seg.backbone
     assert bb.type == 'ResNetV1c' and bb.depth == case.depth
-    # official multi_grid: True -> last-stage dilations x (1, 2, 4)
-    assert tuple(bb.multi_grid) == (1, 2, 4)
+    # official multi_grid: True -> last-stage block rates (2, 2, 4) x the
+    # stage rate (resnet.py:248-273); mmseg's multi_grid is absolute
+    assert tuple(bb.multi_grid) == ((2, 4, 8) if case.os == 16 else
+                                    (4, 8, 16))
     assert bb.norm_cfg.type == 'SyncBN' and not bb.norm_eval
     head = seg.decode_head
     assert head.type == 'DepthwiseSeparableASPPHead'

@@ -1,7 +1,7 @@
 # ESL on real data, shared by configs/esl/cityscapes_744.py and voc_732.py
 # (they add the dataset base, the segmentor's crop size and classes, the
 # weak-view-only unlabeled pipeline and their own numbers): DeepLabV3+ R101
-# (OS 16, multi-grid 1/2/4) + projector head (3 Conv-BN-ReLU, 512 channels at
+# (OS 16, multi-grid rates 2/4/8) + projector head (3 Conv-BN-ReLU, 512 channels at
 # stride 4), DSL eta = 0.95, K = 5 parts, lambda1 = 0.2, lambda2 = 0.1,
 # CutMix of the weak view; SGD poly (heads and projector x10), the EMA
 # teacher (iMAS decay schedule) is evaluated and kept at its best mIoU.
@@ -12,7 +12,10 @@ _base_ = [
 segmentor = _base_.model
 segmentor.pretrained = 'open-mmlab://resnet101_v1c'
 segmentor.backbone.depth = 101
-segmentor.backbone.multi_grid = (1, 2, 4)
+# official multi_grid: True = block rates (2, 2, 4) x the stage rate
+# (imas/models/resnet.py:248-273), 2/4/8 at OS 16; mmseg's multi_grid
+# holds the absolute rates
+segmentor.backbone.multi_grid = (2, 4, 8)
 model = dict(
     _delete_=True,
     type='ESLSegmentor',

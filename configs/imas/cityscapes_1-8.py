@@ -18,7 +18,10 @@ num_labeled = 372
 # 2 in config_semi_os8.yaml, the same min_kept); here 2 labeled crops per GPU
 ohem_ce = dict(type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=100000)
 segmentor = _base_.model
-segmentor.backbone.multi_grid = (1, 2, 4)
+# official multi_grid: True = block rates (2, 2, 4) x the stage rate
+# (imas/models/resnet.py:248-273), 2/4/8 at OS 16; mmseg's multi_grid
+# holds the absolute rates
+segmentor.backbone.multi_grid = (2, 4, 8)
 segmentor.data_preprocessor.size = crop_size
 segmentor.decode_head.num_classes = 19
 segmentor.decode_head.loss_decode = ohem_ce

@@ -1,5 +1,5 @@
 # iMAS, PASCAL VOC 2012 classic, 183 labeled images (1/8 of the 1,464),
-# DeepLabV3+ R101 (OS 16, multi-grid 1/2/4 in the last stage as the official
+# DeepLabV3+ R101 (OS 16, multi-grid rates 2/4/8 in the last stage as the official
 # encoder), crop 513, 16 labeled + 16 unlabeled per step (8 GPUs x (2 + 2)),
 # SGD lr 0.001 (heads x10), wd 1e-4, poly 0.9, 80 unlabeled epochs,
 # τ = 0.95, λ_u = 3, EMA decay min(1 - 1/(iter+1), 0.996) on parameters and
@@ -15,7 +15,10 @@ num_labeled = 183
 segmentor = _base_.model
 segmentor.pretrained = 'open-mmlab://resnet101_v1c'
 segmentor.backbone.depth = 101
-segmentor.backbone.multi_grid = (1, 2, 4)
+# official multi_grid: True = block rates (2, 2, 4) x the stage rate
+# (imas/models/resnet.py:248-273), 2/4/8 at OS 16; mmseg's multi_grid
+# holds the absolute rates
+segmentor.backbone.multi_grid = (2, 4, 8)
 segmentor.data_preprocessor.size = crop_size
 # official criterion: nn.CrossEntropyLoss(ignore_index=255), a mean over the
 # labelled pixels only

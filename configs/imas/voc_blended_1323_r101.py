@@ -12,7 +12,10 @@ num_labeled = 1323
 segmentor = _base_.model
 segmentor.pretrained = 'open-mmlab://resnet101_v1c'
 segmentor.backbone.depth = 101
-segmentor.backbone.multi_grid = (1, 2, 4)
+# official multi_grid: True = block rates (2, 2, 4) x the stage rate
+# (imas/models/resnet.py:248-273), 2/4/8 at OS 16; mmseg's multi_grid
+# holds the absolute rates
+segmentor.backbone.multi_grid = (2, 4, 8)
 segmentor.data_preprocessor.size = crop_size
 segmentor.decode_head.loss_decode.avg_non_ignore = True
 model = dict(

@@ -13,8 +13,8 @@ _base_ = [
 crop_size = (769, 769)
 segmentor = _base_.model
 # official encoder multi_grid: True (exps/citys_semi372/config_semi.yaml:97),
-# as the iMAS configs
-segmentor.backbone.multi_grid = (1, 2, 4)
+# as the iMAS configs: rates 2/4/8 (mmseg multi_grid is absolute)
+segmentor.backbone.multi_grid = (2, 4, 8)
 segmentor.data_preprocessor.size = crop_size
 segmentor.decode_head.num_classes = 19
 ohem_ce = dict(type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=100000)

@@ -15,8 +15,9 @@ segmentor.pretrained = 'open-mmlab://resnet101_v1c'
 segmentor.backbone.depth = 101
 # official encoder multi_grid: True (iMAS VOC logs, e.g. training-imas-logs/
 # logs-semi/voc-r101/fine-class/183-2.log:36; exps/citys_semi372/
-# config_semi.yaml:97), as the iMAS configs
-segmentor.backbone.multi_grid = (1, 2, 4)
+# config_semi.yaml:97), as the iMAS configs: rates 2/4/8 (mmseg
+# multi_grid is absolute)
+segmentor.backbone.multi_grid = (2, 4, 8)
 segmentor.data_preprocessor.size = crop_size
 # official VOC criterion: nn.CrossEntropyLoss(ignore_index=255), a mean over
 # the labelled pixels only (imas/utils/loss_helper.py:37-38)
