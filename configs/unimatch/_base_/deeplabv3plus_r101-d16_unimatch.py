@@ -1,18 +1,21 @@
-# The network of every UniMatch/FixMatch config (switch it here, e.g. to the
-# official deep-stem network, for all of them at once): mmseg-native
-# DeepLabV3+ with ResNet-101-V1c (ImageNet, open-mmlab), output stride 16
-# (only the last stage dilated, no multi-grid: UniMatch's
-# replace_stride_with_dilation [False, False, True]), ASPP rates 6/12/18
-# (configs/pascal.yaml, configs/cityscapes.yaml). Differences from the
-# official network (model/semseg/deeplabv3plus.py): 7x7-vs-deep stem
-# weights of mmseg's V1c, depthwise-separable ASPP/decoder with 512
-# channels and dropout 0.1 before the classifier (official: plain convs,
-# 256 channels, no dropout).
-_base_ = '../../_base_/models/deeplabv3plus_r50-d16.py'
+# The network of every UniMatch/FixMatch config: UniMatch's own DeepLabV3+
+# ResNet-101 (LiheYoung/UniMatch model/backbone/resnet.py,
+# model/semseg/deeplabv3plus.py; configs/pascal.yaml, cityscapes.yaml):
+# deep stem 64-64-128, max-pool without ceil_mode, output stride 16 (only the
+# last stage dilated, no multi-grid), plain ASPP 6/12/18 + 48-channel
+# low-level projection + two 3x3 256-channel convs, no dropout,
+# align_corners=True; ImageNet weights = UniMatch's resnet101.pth converted
+# with tools/model_converters/deepstem_resnet2mmseg.py (configs/unimatch/
+# README.md, "Network and weights"). mmseg's own DeepLabV3+ (ResNetV1c,
+# downloads its weights): the *_mmseg-arch.py variants (./mmseg_arch.py).
+_base_ = [
+    '../../_base_/models/deeplabv3plus_r50-d16.py',
+    '../../_base_/models/official_arch_overrides.py'
+]
 model = dict(
-    pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101),
+    _base_.official_deeplabv3plus_r101_unimatch,
     decode_head=dict(
+        _base_.official_deeplabv3plus_r101_unimatch['decode_head'],
         # torch CrossEntropyLoss(ignore_index=255): mean over labelled pixels
         loss_decode=dict(
             type='CrossEntropyLoss',

@@ -1,0 +1,121 @@
+"""The UniMatch / FixMatch configs hold the values of the recipe table in
+``configs/unimatch/README.md`` (LiheYoung/UniMatch ``configs/pascal.yaml``,
+``configs/cityscapes.yaml``, ``unimatch.py``, ``fixmatch.py``), and the
+``*_mmseg-arch`` variants differ from their configs only in the network.
+Only parsing: no model is built."""
+import functools
+import glob
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MMSEG_ARCH = '_mmseg-arch'
+
+# dataset -> (crop, classes, lr, head lr multiplier, epochs, tau)
+RECIPE = dict(
+    voc=((321, 321), 21, 0.001, 10., 80, 0.95),
+    voc_blended=((513, 513), 21, 0.001, 10., 80, 0.95),
+    cityscapes=((801, 801), 19, 0.005, 1., 240, 0.0))
+OHEM = dict(type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=200000)
+
+
+def _configs(mmseg_arch):
+    out = []
+    for method in ('unimatch', 'fixmatch'):
+        for path in sorted(
+                glob.glob(osp.join(ROOT, 'configs', method, '*.py'))):
+            name = osp.splitext(osp.basename(path))[0]
+            if name.startswith(f'{method}_') or 'synthetic' in name:
+                continue  # unique-name aliases; the CPU config
+            if name.endswith(MMSEG_ARCH) == mmseg_arch:
+                out.append(f'{method}/{name}')
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _load(rel):
+    import mmsss  # noqa: F401
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, 'configs', f'{rel}.py'))
+
+
+def _dataset(name):
+    if name.startswith('cityscapes'):
+        return 'cityscapes'
+    return 'voc_blended' if name.startswith('voc_blended') else 'voc'
+
+
+def test_every_split_has_a_config():
+    names = {r.split('/')[1] for r in _configs(False)}
+    expected = {f'voc_{n}' for n in (92, 183, 366, 732, 1464)} | {
+        f'voc_blended_{n}' for n in (662, 1323, 2646)
+    } | {f'cityscapes_1-{d}' for d in (16, 8, 4, 2)}
+    assert names == expected
+    assert len(_configs(False)) == 2 * len(expected)
+
+
+@pytest.mark.parametrize('rel', _configs(False))
+def test_recipe(rel):
+    method, name = rel.split('/')
+    cfg = _load(rel)
+    crop, classes, lr, head_mult, epochs, tau = RECIPE[_dataset(name)]
+    assert cfg.model.type == {
+        'unimatch': 'UniMatchSegmentor',
+        'fixmatch': 'FixMatchSegmentor'
+    }[method]
+    assert cfg.model.semi_train_cfg.conf_thresh == tau
+    assert cfg.model.semi_test_cfg.predict_on == 'student'
+    seg = cfg.model.segmentor
+    assert tuple(seg.data_preprocessor.size) == crop
+    # UniMatch's network (configs/unimatch/README.md, "network")
+    bb, head = seg.backbone, seg.decode_head
+    assert (bb.type, bb.depth, bb.stem_channels) == ('DeepStemResNet', 101,
+                                                     128)
+    assert bb.ceil_mode is False and bb.get('multi_grid') is None
+    assert tuple(bb.strides) == (1, 2, 2, 1)
+    assert tuple(bb.dilations) == (1, 1, 1, 2)
+    assert bb.init_cfg.checkpoint == 'pretrain/resnet101_deepstem_mmseg.pth'
+    assert seg.get('pretrained') is None
+    assert head.type == 'OfficialDeepLabV3PlusHead'
+    assert head.c1_bias is False and head.align_corners is True
+    assert head.dropout_ratio == 0 and head.channels == 256
+    assert tuple(head.dilations) == (1, 6, 12, 18)
+    assert head.num_classes == classes
+    assert 'auxiliary_head' not in seg
+    if classes == 19:
+        assert dict(head.loss_decode) == OHEM
+        assert seg.test_cfg == dict(
+            mode='slide', crop_size=crop, stride=(534, 534))
+    else:
+        assert head.loss_decode.avg_non_ignore is True
+        assert seg.test_cfg.mode == 'whole'
+    opt = cfg.optim_wrapper
+    assert opt.optimizer.type == 'SGD' and opt.optimizer.lr == lr
+    assert opt.paramwise_cfg.custom_keys.decode_head.lr_mult == head_mult
+    assert cfg.train_cfg.max_epochs == epochs
+    # 2 labeled + 2 unlabeled + 2 mix per GPU
+    dl = cfg.train_dataloader
+    assert dl.batch_size == 6 and list(dl.sampler.source_ratio) == [1, 1, 1]
+    assert len(dl.dataset.datasets) == 3
+
+
+@pytest.mark.parametrize('rel', _configs(True))
+def test_mmseg_arch_variant_changes_only_the_network(rel):
+    base = _load(rel[:-len(MMSEG_ARCH)]).to_dict()
+    variant = {
+        k: v
+        for k, v in _load(rel).to_dict().items()
+        if not k.startswith('mmseg_')  # the variant's building blocks
+    }
+    seg_b = base['model'].pop('segmentor')
+    seg_v = variant['model'].pop('segmentor')
+    assert variant == base
+    assert seg_v['backbone']['type'] == 'ResNetV1c'
+    assert seg_v['pretrained'] == 'open-mmlab://resnet101_v1c'
+    assert 'init_cfg' not in seg_v['backbone']
+    assert seg_v['decode_head']['type'] == 'DepthwiseSeparableASPPHead'
+    for key in ('num_classes', 'loss_decode'):
+        assert seg_v['decode_head'][key] == seg_b['decode_head'][key], key
+    for key in ('data_preprocessor', 'test_cfg'):
+        assert seg_v[key] == seg_b[key], key
