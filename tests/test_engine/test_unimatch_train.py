@@ -64,3 +64,12 @@ def test_synthetic_config_trains_validates_and_checkpoints(
         map_location='cpu')
     for k, v in fresh.state_dict().items():
         assert torch.equal(v, saved[k]), k
+    # exported as a plain mmseg segmentor: the student by default; a
+    # teacher request names the reason it cannot be met
+    from mmsss.utils.export import export_plain_segmentor
+    out = osp.join(str(tmp_path), 'plain.pth')
+    plain = export_plain_segmentor(osp.join(str(tmp_path), 'iter_2.pth'), out)
+    fresh.student.load_state_dict(plain, strict=True)
+    with pytest.raises(KeyError, match='teacher-free'):
+        export_plain_segmentor(
+            osp.join(str(tmp_path), 'iter_2.pth'), out, model='teacher')

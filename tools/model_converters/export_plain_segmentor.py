@@ -1,5 +1,6 @@
-"""Export the teacher (default) or student of an mmsss semi-supervised
-checkpoint as a plain mmseg segmentor checkpoint.
+"""Export the teacher (default; the student of a teacher-free method such as
+UniMatch) or the student of an mmsss semi-supervised checkpoint as a plain
+mmseg segmentor checkpoint.
 
     python tools/model_converters/export_plain_segmentor.py \
         work_dirs/esl_voc_732/iter_80000.pth esl_voc_732_teacher.pth
@@ -25,8 +26,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--model',
         choices=['teacher', 'student'],
-        default='teacher',
-        help='which model to export (default: teacher)')
+        default=None,
+        help='which model to export (default: the teacher, or the student '
+        'of a teacher-free checkpoint)')
     return parser.parse_args(argv)
 
 
@@ -36,7 +38,8 @@ def main(argv=None):
         state = export_plain_segmentor(args.checkpoint, args.out, args.model)
     except (KeyError, ValueError) as e:
         sys.exit(f'error: {e}')
-    print(f'wrote {len(state)} tensors of the {args.model} to {args.out}')
+    print(f'wrote {len(state)} tensors of the {args.model or "default model"}'
+          f' to {args.out}')
 
 
 if __name__ == '__main__':
