@@ -3,29 +3,12 @@
 # no FP, L = (L_x + L_s) / 2; everything else as
 # configs/unimatch/cityscapes_1-8.py.
 _base_ = '../unimatch/cityscapes_1-8.py'
-branch_field = [
-    'sup', 'unsup_weak', 'unsup_strong1', 'mix_weak', 'mix_strong1'
-]
-labeled_pipeline = _base_.labeled_pipeline[:-1] + [
-    dict(
-        type='MultiBranch',
-        branch_field=branch_field,
-        sup=[dict(type='PackSemiSegInputs')])
-]
-unlabeled_pipeline = _base_.unlabeled_pipeline[:-1] + [
-    dict(
-        type='MultiBranch',
-        branch_field=branch_field,
-        unsup_weak=[dict(type='PackSemiSegInputs')],
-        unsup_strong1=_base_.strong_view)
-]
-mix_pipeline = _base_.mix_pipeline[:-1] + [
-    dict(
-        type='MultiBranch',
-        branch_field=branch_field,
-        mix_weak=[dict(type='PackSemiSegInputs')],
-        mix_strong1=_base_.strong_view)
-]
+# the packing of ../unimatch/_base_/branches.py with one strong view
+branch_field = _base_.fixmatch_branch_field
+labeled_pipeline = _base_.labeled_pipeline[:-1] + [_base_.fixmatch_pack_sup]
+unlabeled_pipeline = \
+    _base_.unlabeled_pipeline[:-1] + [_base_.fixmatch_pack_unsup]
+mix_pipeline = _base_.mix_pipeline[:-1] + [_base_.fixmatch_pack_mix]
 labeled_dataset = dict(_base_.labeled_dataset, pipeline=labeled_pipeline)
 unlabeled_dataset = dict(
     _base_.unlabeled_dataset, pipeline=unlabeled_pipeline)

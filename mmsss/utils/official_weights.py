@@ -254,6 +254,22 @@ def deepstem_backbone_cfg(depth: int, ceil_mode: bool = True,
     return cfg
 
 
+def _fcn_aux_head_cfg(num_classes: int, dropout_ratio: float) -> dict:
+    """The official auxiliary head on layer3 (1024 channels): one 3x3 conv
+    to 256 channels, BN, ReLU, dropout, 1x1 classifier."""
+    return dict(
+        type='FCNHead',
+        in_channels=1024,
+        in_index=2,
+        channels=256,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=dropout_ratio,
+        num_classes=num_classes,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        align_corners=True)
+
+
 def official_deeplabv3plus_cfg(depth: int,
                                num_classes: int,
                                variant: str = 'imas',
@@ -293,17 +309,7 @@ def official_deeplabv3plus_cfg(depth: int,
         decode_head=head,
         test_cfg=dict(mode='whole'))
     if aux:
-        cfg['auxiliary_head'] = dict(
-            type='FCNHead',
-            in_channels=1024,
-            in_index=2,
-            channels=256,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=0.,
-            num_classes=num_classes,
-            norm_cfg=norm,
-            align_corners=True)
+        cfg['auxiliary_head'] = _fcn_aux_head_cfg(num_classes, 0.)
     return cfg
 
 
@@ -331,17 +337,7 @@ def semseg_pspnet_cfg(depth: int, num_classes: int, aux: bool = True) -> dict:
             align_corners=True),
         test_cfg=dict(mode='whole'))
     if aux:
-        cfg['auxiliary_head'] = dict(
-            type='FCNHead',
-            in_channels=1024,
-            in_index=2,
-            channels=256,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=0.1,
-            num_classes=num_classes,
-            norm_cfg=norm,
-            align_corners=True)
+        cfg['auxiliary_head'] = _fcn_aux_head_cfg(num_classes, 0.1)
     return cfg
 
 

@@ -5,14 +5,11 @@
 #   data/splits/unimatch/cityscapes/val.txt
 # Everything else as data_voc_classic.py (the same rescale [0.5, 2.0] of
 # the image's own size, dataset/semi.py:41).
+_base_ = './branches.py'
 dataset_type = 'SemiCityscapesDataset'
 data_root = 'data/cityscapes/'
 split_root = '../splits/unimatch/cityscapes/'  # relative to data_root
 crop_size = (801, 801)
-branch_field = [
-    'sup', 'unsup_weak', 'unsup_strong1', 'unsup_strong2', 'mix_weak',
-    'mix_strong1', 'mix_strong2'
-]
 # dataset/semi.py:41-44: rescale [0.5, 2.0] of the image's own size, crop
 # (padding: image 0, label 255 / 254 unlabeled), flip 0.5
 geometric = [
@@ -20,54 +17,14 @@ geometric = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
 ]
-# dataset/semi.py:51-54 (one strong view): torchvision colour jitter with
-# p 0.8, grayscale p 0.2, PIL blur p 0.5 with sigma in [0.1, 2.0]
-strong_view = [
-    dict(
-        type='TorchvisionColorJitter',
-        brightness=0.5,
-        contrast=0.5,
-        saturation=0.5,
-        hue=0.25,
-        prob=0.8),
-    dict(type='TorchvisionRandomGrayscale', prob=0.2),
-    dict(type='PILGaussianBlur', prob=0.5, sigma_range=(0.1, 2.0)),
-    dict(type='PackSemiSegInputs'),
-]
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     *geometric,
-    dict(
-        type='MultiBranch',
-        branch_field=branch_field,
-        sup=[dict(type='PackSemiSegInputs')]),
+    _base_.pack_sup,
 ]
-# 254 inside the image, so the 255 of padding marks the padding pixels
-load_unlabeled = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadUnlabeledAnnotations', ignore_index=254),
-]
-unlabeled_pipeline = [
-    *load_unlabeled,
-    *geometric,
-    dict(
-        type='MultiBranch',
-        branch_field=branch_field,
-        unsup_weak=[dict(type='PackSemiSegInputs')],
-        unsup_strong1=strong_view,
-        unsup_strong2=strong_view),
-]
-mix_pipeline = [
-    *load_unlabeled,
-    *geometric,
-    dict(
-        type='MultiBranch',
-        branch_field=branch_field,
-        mix_weak=[dict(type='PackSemiSegInputs')],
-        mix_strong1=strong_view,
-        mix_strong2=strong_view),
-]
+unlabeled_pipeline = [*_base_.load_unlabeled, *geometric, _base_.pack_unsup]
+mix_pipeline = [*_base_.load_unlabeled, *geometric, _base_.pack_mix]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -88,14 +45,7 @@ unlabeled_dataset = dict(
     pipeline=unlabeled_pipeline)
 mix_dataset = dict(unlabeled_dataset, pipeline=mix_pipeline)
 train_dataloader = dict(
-    batch_size=6,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(
-        type='MultiSourceSampler', batch_size=6, source_ratio=[1, 1, 1]),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,
