@@ -75,6 +75,10 @@ def test_config_builds(path):
         assert LOOPS.get(cfg.val_cfg.type) is not None
     for h in cfg.get('custom_hooks', []):
         HOOKS.build(h)
+    # exact resume (README): default hooks, so replacing custom_hooks
+    # keeps them
+    hook_types = {h.type for h in cfg.default_hooks.values() if h}
+    assert {'RandomStateHook', 'AtomicCheckpointHook'} <= hook_types, path
     subsets = _datasets(cfg)
     if len(subsets) == 2:  # [labeled, unlabeled]
         assert subsets[0].get('is_labeled', True) is True

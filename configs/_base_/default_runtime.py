@@ -18,10 +18,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # CheckpointHook writing to a temporary name, then renaming
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=2),
+        type='AtomicCheckpointHook',
+        by_epoch=False,
+        interval=2000,
+        max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
     # model num_classes vs dataset classes, before anything runs
-    num_classes_check=dict(type='NumClassesCheckHook'))
+    num_classes_check=dict(type='NumClassesCheckHook'),
+    # random states in checkpoints, per-iteration and per-sample seeds:
+    # a resumed run ends where the uninterrupted one ends (README)
+    random_state=dict(type='RandomStateHook'))
 randomness = dict(seed=0)

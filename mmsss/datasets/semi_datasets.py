@@ -22,6 +22,7 @@ from mmseg.datasets import BaseSegDataset, CityscapesDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
+from .samplers.sample_seed import seeded_rng
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE
 
 __all__ = [
@@ -186,6 +187,19 @@ class SemiBaseSegDataset(BaseSegDataset):
         self.check_label_values = bool(check_label_values)
         self.label_check_workers = max(1, int(label_check_workers))
         super().__init__(ann_file=ann_file, **kwargs)
+
+    def __getitem__(self, idx):
+        """``BaseDataset.__getitem__``; a
+        :class:`~mmsss.datasets.samplers.SampleKey` index (from
+        ``MultiSourceSampler`` / ``SampleSeedSampler``) runs the pipeline
+        with ``random``/``np.random``/torch seeded by its ``sample_seed``
+        (and restored afterwards), so the draws do not depend on the
+        worker."""
+        seed = getattr(idx, 'sample_seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_rng(seed):
+            return super().__getitem__(int(idx))
 
     # ---------------------------------------------------------------- parsing
     def parse_line(self, cols: List[str]) -> Tuple[str, str, Optional[str]]:

@@ -53,6 +53,10 @@ def _cfg(root, work_dir):
         dict(type='PseudoLabelStatsHook', interval=INTERVAL),
     ]
     cfg.work_dir = str(work_dir)
+    # a visualizer of its own: mmengine returns the existing instance of a
+    # name (default 'visualizer'), whose save_dir is the work dir of the
+    # first runner built in this process
+    cfg.visualizer.name = f'pseudo_label_vis_{osp.basename(str(work_dir))}'
     return cfg
 
 

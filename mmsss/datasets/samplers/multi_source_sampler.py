@@ -2,12 +2,14 @@
 convention, for segmentation)."""
 import itertools
 import math
-from typing import Iterator, List, Optional, Sized, Union
+from typing import Iterator, List, Optional, Sized, Tuple, Union
 
 import torch
 from mmengine.dist import get_dist_info, sync_random_seed
 from mmseg.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
+
+from .sample_seed import SampleKey, sample_seed
 
 __all__ = ['MultiSourceSampler']
 
@@ -72,28 +74,48 @@ class MultiSourceSampler(Sampler):
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else seed
 
+    yields_sample_keys = True
+
     def _infinite_indices(self, source: int) -> Iterator[int]:
+        for _, idx in self._infinite_draws(source):
+            yield idx
+
+    def _infinite_draws(self, source: int) -> Iterator[Tuple[int, int]]:
+        """``(pass, index)`` of the source's global stream (all ranks)."""
         size = self.source_sizes[source]
         g = torch.Generator()
         # distinct but reproducible stream per source
         g.manual_seed(self.seed + 1000003 * source)
-        while True:
+        for epoch in itertools.count():
             if self.shuffle:
-                yield from torch.randperm(size, generator=g).tolist()
+                order = torch.randperm(size, generator=g).tolist()
             else:
-                yield from range(size)
+                order = range(size)
+            for idx in order:
+                yield epoch, idx
 
     def _rank_indices(self, source: int) -> Iterator[int]:
         yield from itertools.islice(
             self._infinite_indices(source), self.rank, None, self.world_size)
 
     def __iter__(self) -> Iterator[int]:
-        streams = [self._rank_indices(s) for s in range(len(self.offsets))]
+        """Global indices into the ``ConcatDataset``, as
+        :class:`~mmsss.datasets.samplers.SampleKey` s seeded by ``(seed,
+        source, index, pass over the source)``: the same draw of a sample
+        gets the same augmentation on any rank, world size or worker."""
+        streams = [
+            itertools.islice(
+                self._infinite_draws(s), self.rank, None, self.world_size)
+            for s in range(len(self.offsets))
+        ]
         while True:
             for source, num in enumerate(self.num_per_source):
                 offset = self.offsets[source]
                 for _ in range(num):
-                    yield offset + next(streams[source])
+                    epoch, idx = next(streams[source])
+                    yield SampleKey(
+                        offset + idx,
+                        sample_seed(self.seed, source, idx, epoch))
 
     def __len__(self) -> int:
         return len(self.dataset)

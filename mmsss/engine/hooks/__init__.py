@@ -18,3 +18,7 @@ from .pseudo_label_vis_hook import PseudoLabelVisHook  # noqa: E402
 from .pseudo_label_stats_hook import PseudoLabelStatsHook  # noqa: E402
 
 __all__ += ['PseudoLabelVisHook', 'PseudoLabelStatsHook']
+from .random_state_hook import RandomStateHook  # noqa: E402
+from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: E402
+
+__all__ += ['RandomStateHook', 'AtomicCheckpointHook']

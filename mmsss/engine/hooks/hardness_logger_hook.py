@@ -37,8 +37,10 @@ class HardnessLoggerHook(Hook):
       ratio_student`` per unlabeled image to ``{work_dir}/{prefix}_rank{r}.
       csv`` (one file per rank, no communication). The header is written
       once, when the file is created; a run that starts from iteration 0
-      replaces an old file, a resumed run appends. Rows are buffered and
-      appended every ``flush_interval`` iterations and at the end.
+      replaces an old file, a resumed run appends (after dropping the rows
+      of iterations from the resume point on, written after the checkpoint
+      by the interrupted run). Rows are buffered and appended every
+      ``flush_interval`` iterations, with every checkpoint and at the end.
 
     ``tools/analysis/plot_hardness.py`` draws Figure 3(c) of the paper from
     these files.
@@ -84,6 +86,28 @@ class HardnessLoggerHook(Hook):
             # whole-file write of the header (rows are appended by flush)
             atomic_write_text(
                 self.csv_path, self._format_rows([CSV_COLUMNS]), newline='')
+        else:
+            self._drop_rows_from(runner.iter)
+
+    def _drop_rows_from(self, iteration: int) -> None:
+        """Resumed at ``iteration``: drop the rows of iterations >= it
+        (written after the checkpoint by the interrupted run; they are
+        trained, and logged, again), so the file equals the one of an
+        uninterrupted run."""
+        with open(self.csv_path, newline='') as f:
+            rows = list(csv.reader(f))
+        kept = rows[:1] + [
+            r for r in rows[1:] if r and r[0].isdigit() and
+            int(r[0]) < iteration
+        ]
+        if len(kept) != len(rows):
+            atomic_write_text(
+                self.csv_path, self._format_rows(kept), newline='')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # the rows up to the checkpoint are on disk with it, so a resume
+        # from it loses none
+        self.flush()
 
     def after_train_iter(self,
                          runner,

@@ -4,7 +4,8 @@ import math
 import os.path as osp
 from typing import List, Optional, Sequence
 
-from mmengine.dist import get_world_size
+from mmengine.dist import broadcast_object_list, get_world_size
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.optim.scheduler import PolyLR
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
@@ -12,6 +13,8 @@ from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmseg.registry import DATASETS, LOOPS
+
+from ...datasets.samplers.sample_seed import install_sample_seeds
 
 __all__ = [
     'SelfTrainingRoundsLoop', 'RoundPolyLR', 'set_ratio_range',
@@ -498,6 +501,10 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                     f'round {k} needs pseudo-labels but no hook produced '
                     'them: add PseudoLabelRoundHook to custom_hooks')
             self.dataloader = self.build_round_dataloader(k, pseudo_list)
+            if any(type(h).__name__ == 'RandomStateHook' and h.sample_seeds
+                   for h in getattr(runner, 'hooks', None) or []):
+                # per-sample pipeline seeds, as for round 0 (before_train)
+                install_sample_seeds(self.dataloader, runner.seed)
             self.dataloader_iterator = _InfiniteDataloaderIterator(
                 self.dataloader)
         start = self.round_starts[k]
@@ -598,10 +605,15 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
         runner = self.runner
         out_dir = runner.work_dir
         for hook in getattr(runner, 'hooks', None) or []:
-            if type(hook).__name__ == 'CheckpointHook':
+            if isinstance(hook, CheckpointHook):
                 out_dir = getattr(hook, 'out_dir', None) or out_dir
         filename = f'iter_{self._iter}.pth'
-        if osp.isfile(osp.join(out_dir, filename)):
+        # rank 0 decides for all: saving gathers every rank's random state
+        # (RandomStateHook), so all ranks must take the same branch
+        exists = [osp.isfile(osp.join(out_dir, filename))]
+        if get_world_size() > 1:
+            broadcast_object_list(exists, src=0)
+        if exists[0]:
             return
         runner.save_checkpoint(
             out_dir,
