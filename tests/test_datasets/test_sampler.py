@@ -97,3 +97,41 @@ def test_bad_arguments():
 def test_infinite():
     s = _sampler(_concat(2, 3), batch_size=2, source_ratio=[1, 1], seed=0)
     assert len(list(itertools.islice(iter(s), 1000))) == 1000
+
+
+def test_same_order_as_repeats_a_source_with_its_own_sample_seeds():
+    """UniMatch's official pairing: the mix source (2) draws the unlabeled
+    source's (1) images in the same order, on every rank, with other
+    augmentation seeds; without the option the orders differ."""
+    from torch.utils.data import ConcatDataset
+    ds = ConcatDataset([_Range(3), _Range(10), _Range(10)])
+    for rank in (0, 1):
+        paired = _sampler(ds, rank=rank, world=2, batch_size=6,
+                          source_ratio=[1, 1, 1], seed=7,
+                          same_order_as=[None, None, 1])
+        plain = _sampler(ds, rank=rank, world=2, batch_size=6,
+                         source_ratio=[1, 1, 1], seed=7)
+        for batches, same in ((_batches(paired, 6, 12), True),
+                              (_batches(plain, 6, 12), False)):
+            unl = [int(i) - 3 for b in batches for i in b[2:4]]
+            mix = [int(i) - 13 for b in batches for i in b[4:6]]
+            assert (unl == mix) is same
+            if same:
+                seeds_u = [i.sample_seed for b in batches for i in b[2:4]]
+                seeds_m = [i.sample_seed for b in batches for i in b[4:6]]
+                assert all(a != b for a, b in zip(seeds_u, seeds_m))
+        # the labeled stream is untouched by the option
+        assert [int(i) for b in _batches(paired, 6, 12) for i in b[:2]] == \
+            [int(i) for b in _batches(plain, 6, 12) for i in b[:2]]
+
+
+@pytest.mark.parametrize('order, match', [([None, 1], 'entries'),
+                                          ([None, None, 0], 'same dataset'),
+                                          ([None, 2, 1], 'its own order'),
+                                          ([None, None, 2], 'another source')])
+def test_same_order_as_rejects_what_cannot_be_paired(order, match):
+    from torch.utils.data import ConcatDataset
+    ds = ConcatDataset([_Range(3), _Range(10), _Range(10)])
+    with pytest.raises(ValueError, match=match):
+        _sampler(ds, batch_size=6, source_ratio=[1, 1, 1], seed=0,
+                 same_order_as=order)

@@ -347,6 +347,21 @@ def test_mix_partners_never_the_same_image_when_avoidable():
     assert model.mix_partners([t[0]], [m[0]], 'cpu').tolist() == [0]
 
 
+def test_official_same_image_pairing_is_a_switch():
+    model = build(mix_partner='same_image')
+    size = (4, 4)
+    t = [unlabeled(p, size) for p in ('a', 'b', 'c')]
+    # the sampler's same_order_as: the mix batch repeats the unlabeled one
+    same = [unlabeled(p, size) for p in ('a', 'b', 'c')]
+    assert model.mix_partners(t, same, 'cpu').tolist() == [0, 1, 2]
+    # another order means the sampler is not set for it: a clear error
+    other = [unlabeled(p, size) for p in ('b', 'a', 'c')]
+    with pytest.raises(ValueError, match='same_order_as'):
+        model.mix_partners(t, other, 'cpu')
+    with pytest.raises(ValueError, match='mix_partner'):
+        build(mix_partner='itself')
+
+
 def test_rejection_boxes_follow_the_official_distribution():
     from mmsss.models.utils import box_masks, rejection_cutmix_boxes
     h, w = 21, 30

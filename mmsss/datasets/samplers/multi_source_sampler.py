@@ -33,6 +33,12 @@ class MultiSourceSampler(Sampler):
         shuffle (bool): Shuffle each source. Defaults to True.
         seed (int, optional): Seed shared by all ranks. Defaults to a random
             seed synchronised across ranks.
+        same_order_as (list[int | None], optional): Per source, another
+            source whose index order it repeats (same size required), e.g.
+            ``[None, None, 1]``: the third source draws the same images as
+            the second, in the same order, with its own augmentation seeds
+            (UniMatch's official loop reads one unlabeled loader twice,
+            ``unimatch.py``:121). Defaults to independent orders.
     """
 
     def __init__(self,
@@ -40,7 +46,8 @@ class MultiSourceSampler(Sampler):
                  batch_size: int,
                  source_ratio: List[Union[int, float]],
                  shuffle: bool = True,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 same_order_as: Optional[List[Optional[int]]] = None) -> None:
         if not hasattr(dataset, 'cumulative_sizes'):
             raise TypeError('MultiSourceSampler needs a ConcatDataset of '
                             f'[labeled, unlabeled], got {type(dataset)}')
@@ -73,6 +80,28 @@ class MultiSourceSampler(Sampler):
                 'source needs at least one')
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else seed
+        num = len(self.source_sizes)
+        order = list(same_order_as) if same_order_as is not None else \
+            [None] * num
+        if len(order) != num:
+            raise ValueError(f'same_order_as {same_order_as} has {len(order)} '
+                             f'entries, the ConcatDataset {num} datasets')
+        for i, j in enumerate(order):
+            if j is None:
+                continue
+            if not (isinstance(j, int) and 0 <= j < num and j != i
+                    and order[j] is None):
+                raise ValueError(
+                    f'same_order_as[{i}] = {j!r}: expected the index of '
+                    'another source that itself has its own order (None)')
+            if self.source_sizes[j] != self.source_sizes[i]:
+                raise ValueError(
+                    f'same_order_as[{i}] = {j}: sources {i} and {j} have '
+                    f'{self.source_sizes[i]} and {self.source_sizes[j]} '
+                    'samples; the same order needs the same dataset size')
+        # the source whose permutation stream each source follows
+        self.order_source = [i if j is None else j for i, j in
+                             enumerate(order)]
 
     yields_sample_keys = True
 
@@ -84,8 +113,8 @@ class MultiSourceSampler(Sampler):
         """``(pass, index)`` of the source's global stream (all ranks)."""
         size = self.source_sizes[source]
         g = torch.Generator()
-        # distinct but reproducible stream per source
-        g.manual_seed(self.seed + 1000003 * source)
+        # reproducible stream per source, shared with same_order_as
+        g.manual_seed(self.seed + 1000003 * self.order_source[source])
         for epoch in itertools.count():
             if self.shuffle:
                 order = torch.randperm(size, generator=g).tolist()

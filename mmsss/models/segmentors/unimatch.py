@@ -45,7 +45,10 @@ Deviation: the official loop zips the same ``DataLoader`` twice
 *same* raw image (acknowledged in LiheYoung/UniMatch issue #51). Here the mix
 stream is an independent permutation, so partners are other images; a
 partner with the target's own image is swapped for another mix image of the
-batch when there is one.
+batch when there is one. The official pairing is the switch
+``semi_train_cfg.mix_partner='same_image'`` together with
+``MultiSourceSampler(same_order_as=[None, None, 1])`` (the mix source then
+repeats the unlabeled order, with its own augmentation draws).
 """
 import logging
 from typing import Dict, List, Sequence
@@ -78,8 +81,13 @@ _UNIMATCH_DEFAULTS = dict(
     fp_weight=0.5,
     # label value of padding pixels in the unlabeled maps (seg_pad_val)
     padding_value=255,
+    # 'other_image': the mix partner is another image of the mix batch;
+    # 'same_image': the official pairing (a second view of the image itself,
+    # unimatch.py:121), with the sampler's same_order_as=[None, None, 1]
+    mix_partner='other_image',
     cutmix=dict(prob=0.5, area_range=(0.02, 0.4), ratio_range=(0.3, 1 / 0.3)),
 )
+MIX_PARTNERS = ('other_image', 'same_image')
 
 
 def _paste(masks: Tensor, target: Tensor, source: Tensor) -> Tensor:
@@ -104,8 +112,10 @@ class UniMatchSegmentor(SemiBaseSegmentor):
     Logged: ``unsup_loss_s1`` … (weighted), ``unsup_loss_fp``,
     ``unsup_conf_ratio`` (confident among non-padding weak pixels, the
     official ``mask_ratio``), ``unsup_cutmix_rate_s<k>`` (images whose box
-    pasted content from another image), ``unsup_pseudo_acc`` (with analysis
-    ground truth) and ``unsup_mix_pseudo_acc`` (same, of the mix images).
+    pasted content from another image, or from another view of the same
+    image with ``mix_partner='same_image'``), ``unsup_pseudo_acc`` (with
+    analysis ground truth) and ``unsup_mix_pseudo_acc`` (same, of the mix
+    images).
     """
     with_teacher = False
     _defaults = _UNIMATCH_DEFAULTS
@@ -122,6 +132,9 @@ class UniMatchSegmentor(SemiBaseSegmentor):
         if not 0 <= cfg['fp_dropout'] < 1:
             raise ValueError('semi_train_cfg.fp_dropout must be in [0, 1), '
                              f"got {cfg['fp_dropout']}")
+        if cfg['mix_partner'] not in MIX_PARTNERS:
+            raise ValueError('semi_train_cfg.mix_partner must be one of '
+                             f"{MIX_PARTNERS}, got {cfg['mix_partner']!r}")
         if not 0 <= cfg['cutmix']['prob'] <= 1:
             raise ValueError('semi_train_cfg.cutmix.prob must be in [0, 1], '
                              f"got {cfg['cutmix']['prob']}")
@@ -196,10 +209,23 @@ class UniMatchSegmentor(SemiBaseSegmentor):
                      device) -> Tensor:
         """Mix image of every target: ``i mod M``, swapped for another mix
         image of the batch if it is the target's own image (same
-        ``img_path``) and the batch has a different one."""
+        ``img_path``) and the batch has a different one.
+
+        With ``mix_partner='same_image'`` (official pairing) it is ``i``,
+        which must be another view of the target's own image: the sampler
+        has to repeat the unlabeled order in the mix source
+        (``same_order_as``), else a ValueError says so."""
         paths_t = [s.metainfo.get('img_path') for s in targets]
         paths_m = [s.metainfo.get('img_path') for s in mixes]
         num_m = len(mixes)
+        if self.semi_train_cfg['mix_partner'] == 'same_image':
+            if paths_m[:len(paths_t)] != paths_t:
+                raise ValueError(
+                    f"{type(self).__name__}: mix_partner='same_image' needs "
+                    'the mix batch to hold the unlabeled images in the same '
+                    'order (MultiSourceSampler(same_order_as=[None, None, '
+                    f'1])); got {paths_t} and {paths_m}')
+            return torch.arange(len(targets), device=device)
         pair = []
         for i, path in enumerate(paths_t):
             j = i % num_m
@@ -328,8 +354,11 @@ class UniMatchSegmentor(SemiBaseSegmentor):
             conf_ratio=confident.sum() / valid_u.sum().clamp(min=1))
         paths_t = [s.metainfo.get('img_path') for s in samples_w]
         paths_m = [s.metainfo.get('img_path') for s in samples_m]
+        # a box pasted content from another image (official pairing: from
+        # another view of the same image, counted as mixed)
         other = torch.tensor(
             [paths_m[int(j)] != p or p is None
+             or self.semi_train_cfg['mix_partner'] == 'same_image'
              for p, j in zip(paths_t, pair.tolist())],
             device=pl_w.device)
         for k, mask in enumerate(masks):
