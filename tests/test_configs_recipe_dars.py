@@ -194,10 +194,48 @@ def _train_pipelines(cfg):
 def test_every_dars_config_is_covered():
     """A new DARS config must enter the recipe table and this test."""
     covered = set(RECIPES) | set(ABLATIONS) | set(SYNTHETIC)
-    found = set(_dars_configs())
+    found = set(_dars_configs()) - set(_official_arch_configs())
+    # an official-arch variant is checked against its recipe-tested base
+    assert {n[:-len(OFFICIAL_ARCH)] for n in _official_arch_configs()} <= \
+        set(RECIPES)
     assert found == covered, (
         f'not in the recipe test: {sorted(found - covered)}; '
         f'listed but absent: {sorted(covered - found)}')
+
+
+OFFICIAL_ARCH = '_official-arch'
+
+
+def _official_arch_configs():
+    return [n for n in _dars_configs() if n.endswith(OFFICIAL_ARCH)]
+
+
+@pytest.mark.parametrize('name', _official_arch_configs())
+def test_official_arch_variant_changes_only_the_network(name):
+    """semseg's PSPNet-50 (deep-base ResNet-50, align_corners=True) and
+    nothing else: losses, heads' layers, schedule and pipelines are the
+    recipe-tested config's."""
+    base = _load(name[:-len(OFFICIAL_ARCH)]).to_dict()
+    variant = {
+        k: v
+        for k, v in _load(name).to_dict().items()
+        if not k.startswith('official_')  # the overrides' building blocks
+    }
+    model_b, model_v = base.pop('model'), variant.pop('model')
+    assert variant == base
+    assert model_v['backbone']['type'] == 'DeepStemResNet'
+    assert model_v['backbone']['depth'] == 50
+    assert model_v['backbone']['init_cfg']['checkpoint'].endswith(
+        'resnet50_v2_semseg_mmseg.pth')
+    assert model_v.get('pretrained') is None
+    for head in ('decode_head', 'auxiliary_head'):
+        assert model_v[head].pop('align_corners') is True
+        model_b[head].pop('align_corners')
+        assert model_v[head] == model_b[head], head
+    for key in set(model_b) | set(model_v):
+        if key not in ('backbone', 'pretrained', 'decode_head',
+                       'auxiliary_head'):
+            assert model_v.get(key) == model_b.get(key), key
 
 
 @pytest.mark.parametrize('name', sorted(set(RECIPES) | set(SYNTHETIC)))

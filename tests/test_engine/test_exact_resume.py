@@ -234,6 +234,8 @@ sys.path.insert(0, {root!r})
 from mmengine.config import Config
 Config.pretty_text = property(lambda self: repr(self._cfg_dict))
 import mmengine.runner.runner as runner_mod
+import torch
+torch.set_num_threads({threads})
 from tests.test_engine.test_exact_resume import make_cfg, train
 original = runner_mod.save_checkpoint
 
@@ -263,8 +265,10 @@ def test_sigkill_during_checkpoint_write(synthetic_voc_root, tmp_path):
     marker = str(tmp_path / 'writing')
     script = _KILLED_RUN.format(
         root=ROOT, marker=marker, config=config, data=synthetic_voc_root,
-        work_dir=work_dir)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+        work_dir=work_dir, threads=torch.get_num_threads())
+    # the same intra-op thread count as the in-process runs below: another
+    # count sums in another order (differences of ~1e-7)
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, '-c', script], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
