@@ -89,8 +89,8 @@ class TeacherStudentValLoop(ValLoop):
         if is_model_wrapper(model):
             model = model.module
         with_teacher = getattr(model, 'with_teacher', True)
-        if not hasattr(model, 'student') or (with_teacher
-                                             and not hasattr(model, 'teacher')):
+        missing_teacher = with_teacher and not hasattr(model, 'teacher')
+        if not hasattr(model, 'student') or missing_teacher:
             raise TypeError('TeacherStudentValLoop needs a model with '
                             '`teacher` and `student` (or a teacher-free one '
                             f'with `student`), got {type(model).__name__}')
