@@ -552,3 +552,29 @@ def test_deepstem_imagenet_weights_r50_forward_and_r101_keys(tmp_path):
     assert torch.equal(state['stem.6.weight'], ref['conv1.6.weight'])
     assert torch.equal(state['layer3.22.conv2.weight'],
                        ref['layer3.22.conv2.weight'])
+
+
+def test_deepstem_r101_forward_matches(tmp_path):
+    """CPS/U2PL resnet101.pth -> the R-101 backbone of the official-arch
+    configs: the same features as the official layers at an 8k+1 size
+    (one size: the layers are R-50's, with 23 blocks in layer3)."""
+    net = _randomize(RefDeepStemResNet((3, 4, 23, 3), multi_grid=True), 7)
+    net.eval()
+    src = str(tmp_path / 'resnet101.pth')
+    torch.save(net.state_dict(), src)
+    dst = str(tmp_path / 'resnet101_deepstem_mmseg.pth')
+    _tool('deepstem_resnet2mmseg').main([src, dst])
+    cfg = Config.fromfile(osp.join(
+        CONFIGS, '_base_', 'models', 'deeplabv3plus_r101-official.py'))
+    backbone = revert_sync_batchnorm(MODELS.build(
+        dict(cfg.model.backbone,
+             init_cfg=dict(type='Pretrained', checkpoint=dst))))
+    backbone.init_weights()
+    backbone.eval()
+    x = torch.randn(1, 3, 65, 65, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        pairs = list(zip(net(x), backbone(x)))
+    assert all(r.shape == o.shape for r, o in pairs)
+    worst = max((r - o).abs().max().item() for r, o in pairs)
+    assert worst < ATOL
+    MAX_DIFF['deep-stem R101 backbone (4 stages)'] = worst
