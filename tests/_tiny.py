@@ -47,7 +47,12 @@ TINY_SEGMENTOR = dict(
     test_cfg=dict(mode='whole'))
 
 
-def tiny_semi_model(type='MeanTeacherSegmentor', **semi_train_cfg):
+def tiny_semi_model(type='MeanTeacherSegmentor',
+                    semi_test_cfg=None,
+                    **semi_train_cfg):
+    """A semi-supervised ``type`` around ``TINY_SEGMENTOR``; predicts with
+    the teacher unless ``semi_test_cfg`` says otherwise (``{}``: the
+    model's own default, the student of a teacher-free method)."""
     from mmengine.config import ConfigDict
     from mmseg.registry import MODELS
     seg = copy.deepcopy(TINY_SEGMENTOR)
@@ -59,7 +64,8 @@ def tiny_semi_model(type='MeanTeacherSegmentor', **semi_train_cfg):
                 type='MultiBranchSegDataPreProcessor',
                 data_preprocessor=seg['data_preprocessor']),
             semi_train_cfg=semi_train_cfg,
-            semi_test_cfg=dict(predict_on='teacher')))
+            semi_test_cfg=dict(predict_on='teacher')
+            if semi_test_cfg is None else semi_test_cfg))
 
 
 def make_sample(label=None, analysis=None, size=(32, 32)):

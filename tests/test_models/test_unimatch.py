@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from tests._tiny import NUM_CLASSES, TINY_SEGMENTOR, make_sample
+from tests._tiny import (NUM_CLASSES, TINY_SEGMENTOR, make_sample,
+                         tiny_semi_model)
 
 
 @pytest.fixture(autouse=True)
@@ -19,17 +20,7 @@ def _scope():
 
 
 def build(type='UniMatchSegmentor', **semi_train_cfg):
-    from mmengine.config import ConfigDict
-    from mmseg.registry import MODELS
-    seg = copy.deepcopy(TINY_SEGMENTOR)
-    return MODELS.build(
-        ConfigDict(
-            type=type,
-            segmentor=seg,
-            data_preprocessor=dict(
-                type='MultiBranchSegDataPreProcessor',
-                data_preprocessor=seg['data_preprocessor']),
-            semi_train_cfg=semi_train_cfg))
+    return tiny_semi_model(type, semi_test_cfg={}, **semi_train_cfg)
 
 
 def unlabeled(path, size, pad=None, analysis=None):
