@@ -105,10 +105,6 @@ class MultiSourceSampler(Sampler):
 
     yields_sample_keys = True
 
-    def _infinite_indices(self, source: int) -> Iterator[int]:
-        for _, idx in self._infinite_draws(source):
-            yield idx
-
     def _infinite_draws(self, source: int) -> Iterator[Tuple[int, int]]:
         """``(pass, index)`` of the source's global stream (all ranks)."""
         size = self.source_sizes[source]
@@ -122,10 +118,6 @@ class MultiSourceSampler(Sampler):
                 order = range(size)
             for idx in order:
                 yield epoch, idx
-
-    def _rank_indices(self, source: int) -> Iterator[int]:
-        yield from itertools.islice(
-            self._infinite_indices(source), self.rank, None, self.world_size)
 
     def __iter__(self) -> Iterator[int]:
         """Global indices into the ``ConcatDataset``, as
