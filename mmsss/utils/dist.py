@@ -1,8 +1,15 @@
 """Distributed runs on CPU-only machines (gloo), e.g. tests and CI."""
 import torch
 import torch.distributed as torch_dist
+from mmengine.model import is_model_wrapper
 
-__all__ = ['setup_cpu_distributed', 'init_tool_distributed']
+__all__ = ['setup_cpu_distributed', 'init_tool_distributed', 'unwrap_model']
+
+
+def unwrap_model(model):
+    """The model inside a DDP/FSDP-style wrapper (mmengine's
+    ``is_model_wrapper``), or ``model`` itself."""
+    return model.module if is_model_wrapper(model) else model
 
 
 def setup_cpu_distributed(cfg) -> bool:

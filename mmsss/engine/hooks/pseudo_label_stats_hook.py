@@ -7,17 +7,14 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmengine import dist
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import DATASETS, HOOKS
 
 from ...models.utils.pseudo_label_stats import COUNT_KEYS, class_statistics
 from ...pseudo_labels.generator import labeled_class_distribution
+from ...utils.dist import unwrap_model
 
 __all__ = ['PseudoLabelStatsHook']
 
-
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
 
 
 def _tag(name: str) -> str:
@@ -100,7 +97,7 @@ class PseudoLabelStatsHook(Hook):
         return subsets[self.labeled_dataset_index]
 
     def before_train(self, runner) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         num_classes = int(model.num_classes)
         self.classes = list(
             runner.train_dataloader.dataset.metainfo.get('classes') or
@@ -131,7 +128,7 @@ class PseudoLabelStatsHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         counts = getattr(model, 'last_class_counts', None)
         model.last_class_counts = None
         if counts is not None:
@@ -188,4 +185,4 @@ class PseudoLabelStatsHook(Hook):
                                f'{step - self.interval + 1}-{step}: {head}')
 
     def after_train(self, runner) -> None:
-        _unwrap(runner.model).record_class_stats = False
+        unwrap_model(runner.model).record_class_stats = False

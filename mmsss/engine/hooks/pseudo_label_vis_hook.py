@@ -10,10 +10,11 @@ import mmcv
 import numpy as np
 from mmengine import dist
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.structures import PixelData
 from mmseg.registry import HOOKS
 from PIL import Image
+
+from ...utils.dist import unwrap_model
 
 __all__ = ['PseudoLabelVisHook', 'draw_grid', 'colorize_labels']
 
@@ -22,10 +23,6 @@ HEADER = 14  # title strip height (px)
 SEP = 4  # white gap between panels (px)
 # ignored pixels: a light grey/white checkerboard of 4 px squares
 CHECKER = ((255, 255, 255), (200, 200, 200))
-
-
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
 
 
 def checker(h: int, w: int) -> np.ndarray:
@@ -226,7 +223,7 @@ class PseudoLabelVisHook(Hook):
     # ------------------------------------------------------------ online
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         draw = (dist.get_rank() == 0
                 and self.every_n_train_iters(runner, self.interval))
         model.record_vis = draw
@@ -239,7 +236,7 @@ class PseudoLabelVisHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         vis = getattr(model, 'last_vis', None)
         model.record_vis = False
         model.last_vis = None
@@ -250,7 +247,7 @@ class PseudoLabelVisHook(Hook):
             self._draw(runner, panels, i, f'{self.name}_{i}', runner.iter + 1)
 
     def after_train(self, runner) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         model.record_vis = False
         model.last_vis = None
 

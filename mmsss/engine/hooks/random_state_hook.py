@@ -128,14 +128,20 @@ class RandomStateHook(Hook):
         return 0 if seed is None else int(seed)
 
     # ------------------------------------------------------------ sampling
+    def seed_dataloader(self, runner, dataloader) -> bool:
+        """Give ``dataloader``'s sampler per-sample pipeline seeds (with
+        ``sample_seeds``); call it before the dataloader's iterator is made,
+        as here for the first one and ``SelfTrainingRoundsLoop`` for each
+        round's. Returns True if it wrapped the sampler."""
+        return self.sample_seeds and install_sample_seeds(
+            dataloader, self._seed(runner))
+
     def before_train(self, runner) -> None:
-        if not self.sample_seeds:
-            return
         loop = runner.train_loop
         dataloader = getattr(loop, 'dataloader', None)
         if dataloader is None:
             return
-        if install_sample_seeds(dataloader, self._seed(runner)) and hasattr(
+        if self.seed_dataloader(runner, dataloader) and hasattr(
                 loop, 'dataloader_iterator'):
             # the iterator made when the loop was built holds the old
             # sampler: make a new one (before mmengine skips the batches of

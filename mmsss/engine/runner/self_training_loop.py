@@ -14,7 +14,7 @@ from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmseg.registry import DATASETS, LOOPS
 
-from ...datasets.samplers.sample_seed import install_sample_seeds
+from ..hooks.random_state_hook import RandomStateHook
 
 __all__ = [
     'SelfTrainingRoundsLoop', 'RoundPolyLR', 'set_ratio_range',
@@ -501,10 +501,10 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                     f'round {k} needs pseudo-labels but no hook produced '
                     'them: add PseudoLabelRoundHook to custom_hooks')
             self.dataloader = self.build_round_dataloader(k, pseudo_list)
-            if any(type(h).__name__ == 'RandomStateHook' and h.sample_seeds
-                   for h in getattr(runner, 'hooks', None) or []):
-                # per-sample pipeline seeds, as for round 0 (before_train)
-                install_sample_seeds(self.dataloader, runner.seed)
+            for hook in getattr(runner, 'hooks', None) or []:
+                if isinstance(hook, RandomStateHook):
+                    # per-sample pipeline seeds, as for round 0
+                    hook.seed_dataloader(runner, self.dataloader)
             self.dataloader_iterator = _InfiniteDataloaderIterator(
                 self.dataloader)
         start = self.round_starts[k]
