@@ -46,3 +46,27 @@ def assert_imas_style_evaluation(cfg, seg, dataset):
             'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs'
         ]
         assert dl.dataset.ann_file.endswith('/val.txt')
+
+
+def network_of_variant(base_cfg, variant_cfg, helper_prefix, model_key):
+    """A network variant (``*_official-arch``, ``*_mmseg-arch``) against the
+    config it varies: everything outside ``model[model_key]`` (or the whole
+    ``model`` when ``model_key`` is None) must be equal, apart from the
+    variant's top-level building blocks named ``<helper_prefix>*``.
+
+    Returns:
+        tuple[dict, dict]: the base's and the variant's network dicts.
+    """
+    base = base_cfg.to_dict()
+    variant = {
+        k: v
+        for k, v in variant_cfg.to_dict().items()
+        if not k.startswith(helper_prefix)
+    }
+    if model_key is None:
+        net_b, net_v = base.pop('model'), variant.pop('model')
+    else:
+        net_b = base['model'].pop(model_key)
+        net_v = variant['model'].pop(model_key)
+    assert variant == base
+    return net_b, net_v

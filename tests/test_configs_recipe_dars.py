@@ -23,6 +23,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from tests._recipe import network_of_variant
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DARS_DIR = osp.join(ROOT, 'configs', 'dars')
 DARS_SPLITS = osp.join(ROOT, '..', 'shared', 'splits', 'dars')
@@ -215,14 +217,8 @@ def test_official_arch_variant_changes_only_the_network(name):
     """semseg's PSPNet-50 (deep-base ResNet-50, align_corners=True) and
     nothing else: losses, heads' layers, schedule and pipelines are the
     recipe-tested config's."""
-    base = _load(name[:-len(OFFICIAL_ARCH)]).to_dict()
-    variant = {
-        k: v
-        for k, v in _load(name).to_dict().items()
-        if not k.startswith('official_')  # the overrides' building blocks
-    }
-    model_b, model_v = base.pop('model'), variant.pop('model')
-    assert variant == base
+    model_b, model_v = network_of_variant(
+        _load(name[:-len(OFFICIAL_ARCH)]), _load(name), 'official_', None)
     assert model_v['backbone']['type'] == 'DeepStemResNet'
     assert model_v['backbone']['depth'] == 50
     assert model_v['backbone']['init_cfg']['checkpoint'].endswith(

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests._recipe import (assert_imas_style_evaluation,
-                           assert_weak_geometric)
+                           assert_weak_geometric, network_of_variant)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -148,15 +148,9 @@ def test_official_arch_variant_keeps_the_recipe(rel):
     only in the network (backbone, heads' layers, pretrained weights)."""
     method, fname = rel.split(osp.sep)
     name = osp.splitext(fname)[0]
-    base = _load(method, name[:-len(OFFICIAL_ARCH)]).to_dict()
-    variant = {
-        k: v
-        for k, v in _load(method, name).to_dict().items()
-        if not k.startswith('official_')  # the overrides' building blocks
-    }
-    seg_b, seg_v = base['model'].pop('segmentor'), \
-        variant['model'].pop('segmentor')
-    assert variant == base, rel
+    seg_b, seg_v = network_of_variant(
+        _load(method, name[:-len(OFFICIAL_ARCH)]), _load(method, name),
+        'official_', 'segmentor')
     assert seg_v['backbone']['type'] == 'DeepStemResNet'
     assert seg_v['backbone']['stem_channels'] == 128
     assert seg_v['backbone']['depth'] == seg_b['backbone']['depth']

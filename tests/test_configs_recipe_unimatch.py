@@ -9,6 +9,8 @@ import os.path as osp
 
 import pytest
 
+from tests._recipe import network_of_variant
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MMSEG_ARCH = '_mmseg-arch'
 
@@ -102,15 +104,8 @@ def test_recipe(rel):
 
 @pytest.mark.parametrize('rel', _configs(True))
 def test_mmseg_arch_variant_changes_only_the_network(rel):
-    base = _load(rel[:-len(MMSEG_ARCH)]).to_dict()
-    variant = {
-        k: v
-        for k, v in _load(rel).to_dict().items()
-        if not k.startswith('mmseg_')  # the variant's building blocks
-    }
-    seg_b = base['model'].pop('segmentor')
-    seg_v = variant['model'].pop('segmentor')
-    assert variant == base
+    seg_b, seg_v = network_of_variant(
+        _load(rel[:-len(MMSEG_ARCH)]), _load(rel), 'mmseg_', 'segmentor')
     assert seg_v['backbone']['type'] == 'ResNetV1c'
     assert seg_v['pretrained'] == 'open-mmlab://resnet101_v1c'
     assert 'init_cfg' not in seg_v['backbone']
