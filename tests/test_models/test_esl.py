@@ -297,15 +297,19 @@ def test_sample_bank_indices_same_class_parts_only():
                             negatives='same_class')
 
 
-def test_infonce_against_direct_formula():
-    from mmsss.models.utils import pixel_to_part_infonce
+@pytest.mark.parametrize('class_mean', ['all', 'present'])
+def test_infonce_against_direct_formula(class_mean):
+    """Eq. 10 per class by a plain loop; L_CTR = (1/C) Σ_{c=1}^{C} L^c_CTR
+    over all C = 4 classes (classes 1 and 3 have no anchors and add 0) or,
+    as the switch, the mean over the two classes with anchors."""
+    from mmsss.models.utils.contrastive import pixel_to_part_infonce
     g = torch.Generator().manual_seed(3)
     anchors = torch.randn(5, 4, generator=g, dtype=torch.float64)
     bank = torch.randn(12, 4, generator=g, dtype=torch.float64)
     cls = torch.tensor([0, 0, 2, 2, 2])
     pos = torch.tensor([1, 0, 7, 8, 8])
     neg = torch.randint(12, (5, 6), generator=g)
-    sigma = 0.5
+    sigma, num_classes = 0.5, 4
 
     def phi(a, b):
         return math.exp(
@@ -316,10 +320,23 @@ def test_infonce_against_direct_formula():
         num = phi(anchors[i], bank[pos[i]])
         den = num + sum(phi(anchors[i], bank[j]) for j in neg[i])
         per_class[int(cls[i])].append(-math.log(num / den))
-    expected = np.mean([np.mean(v) for v in per_class.values()])
+    class_losses = [
+        np.mean(per_class[c]) if c in per_class else 0.
+        for c in range(num_classes)
+    ]
+    if class_mean == 'all':
+        expected = sum(class_losses) / num_classes
+    else:
+        expected = sum(class_losses) / len(per_class)
     a = anchors.clone().requires_grad_()
-    loss = pixel_to_part_infonce(a, cls, bank, pos, neg, sigma, chunk=2)
+    loss = pixel_to_part_infonce(a, cls, bank, pos, neg, sigma, chunk=2,
+                                 num_classes=num_classes,
+                                 class_mean=class_mean)
     assert loss.item() == pytest.approx(expected, rel=1e-6)
+    # the two normalisations differ by C / |present| = 2 here
+    assert (loss.item() * (2 if class_mean == 'all' else 1)) == \
+        pytest.approx(np.mean([np.mean(v) for v in per_class.values()]),
+                      rel=1e-6)
     # chunked gather-dot gradient equals autograd of the dense formula
     loss.backward()
     a2 = anchors.clone().requires_grad_()
@@ -328,9 +345,22 @@ def test_infonce_against_direct_formula():
     idx = torch.cat([pos.view(-1, 1), neg], 1)
     logits = (an.unsqueeze(1) * bn[idx]).sum(-1) / sigma
     per = torch.logsumexp(logits, 1) - logits[:, 0]
-    dense = (per[:2].mean() + per[2:].mean()) / 2
+    divisor = num_classes if class_mean == 'all' else 2
+    dense = (per[:2].mean() + per[2:].mean()) / divisor
     dense.backward()
     assert torch.allclose(a.grad, a2.grad)
+
+
+def test_infonce_class_mean_errors():
+    from mmsss.models.utils.contrastive import pixel_to_part_infonce
+    args = (torch.randn(2, 3), torch.tensor([0, 5]), torch.randn(4, 3),
+            torch.tensor([0, 1]), torch.tensor([[2, 3], [2, 3]]))
+    with pytest.raises(ValueError, match='class_mean'):
+        pixel_to_part_infonce(*args, num_classes=6, class_mean='batch')
+    with pytest.raises(ValueError, match='num_classes'):
+        pixel_to_part_infonce(*args)
+    with pytest.raises(ValueError, match=r'\[0, 4\)'):
+        pixel_to_part_infonce(*args, num_classes=4)
 
 
 def test_sample_anchors_ratio_per_class():
@@ -466,6 +496,41 @@ def test_esl_negatives_rule_reaches_sampler(monkeypatch):
         assert seen == [expected]
 
 
+def test_esl_ctr_class_mean_reaches_loss(monkeypatch):
+    """The segmentor divides by all C classes by default (after Eq. 10) and
+    by the classes with anchors under ctr_class_mean='present'."""
+    import mmsss.models.segmentors.esl as esl_module
+    seen = []
+    real = esl_module.pixel_to_part_infonce
+
+    def spy(*args):
+        loss = real(*args)
+        present = torch.unique(args[1]).numel()
+        seen.append((args[7], args[8], present, loss.item(),
+                     real(*args[:7], args[7], 'present').item()))
+        return loss
+
+    monkeypatch.setattr(esl_module, 'pixel_to_part_infonce', spy)
+    inputs, samples = make_multi_batch()
+    # anchors of classes 0 and 1 only: labeled ground truth in {0, 1}, no
+    # unlabeled pixel reaches the confidence threshold
+    for sample in samples['sup']:
+        sample.gt_sem_seg.data = sample.gt_sem_seg.data % 2
+    for cfg, expected in ((dict(), 'all'),
+                          (dict(ctr_class_mean='present'), 'present')):
+        model = _esl(conf_thresh=1.5, **cfg)
+        _init(model)
+        model.train()
+        seen.clear()
+        for _ in range(2):  # the second step has a filled bank
+            model.loss(inputs, samples)
+        num_classes, mean, present, loss, present_loss = seen[-1]
+        assert (num_classes, mean) == (NUM_CLASSES, expected)
+        assert present == 2 < NUM_CLASSES
+        scale = present / NUM_CLASSES if expected == 'all' else 1.
+        assert loss == pytest.approx(present_loss * scale, rel=1e-5)
+
+
 def test_esl_prototypes_stay_unit_norm_and_ema_sees_normalised_features(
         monkeypatch):
     import mmsss.models.segmentors.esl as esl_module
@@ -512,6 +577,8 @@ def test_esl_config_errors():
         _esl(use_intensity_branch=True)
     with pytest.raises(ValueError, match='negatives'):
         _esl(negatives='other_images')
+    with pytest.raises(ValueError, match='ctr_class_mean'):
+        _esl(ctr_class_mean='classes')
     with pytest.raises(ValueError, match='replaced by'):
         _esl(same_class_negatives=True)
     model = _esl()

@@ -21,7 +21,9 @@ The paper has no public code; this implementation follows its equations.
   a memory bank of C×K FIFO queues of MAP teacher projector features (Eq. 8);
   InfoNCE with one positive from the anchor's own (c, k*) queue and N_s
   negatives from the other queues, every (c', k') ≠ (c, k*) (Eqs. 9–10;
-  ``negatives='other_classes'`` drops the anchor's class, ablation only).
+  ``negatives='other_classes'`` drops the anchor's class, ablation only);
+  ``L_CTR = (1/C) Σ_c L^c_CTR`` over all C classes (after Eq. 10;
+  ``ctr_class_mean='present'`` averages over the classes with anchors).
 * Total loss ``L = L_CE + λ1·L_SCE + λ2·L_CTR``, λ1 = 0.2, λ2 = 0.1.
 """
 import copy
@@ -38,8 +40,9 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import cutmix, mixing_rate, resize_to
-from ..utils.contrastive import (NEGATIVE_RULES, pixel_to_part_infonce,
-                                 sample_anchors, sample_bank_indices)
+from ..utils.contrastive import (CLASS_MEANS, NEGATIVE_RULES,
+                                 pixel_to_part_infonce, sample_anchors,
+                                 sample_bank_indices)
 from ..utils.prototypes import (assign_parts, ema_update_prototypes,
                                 fifo_enqueue, masked_average_pool,
                                 part_similarity, seeded_kmeans)
@@ -84,6 +87,10 @@ _ESL_DEFAULTS = dict(
     # 'other_parts': every queue (c', k') != (c, k*), the paper's "other
     # queues"; 'other_classes': c' != c only (ablation, not the paper)
     negatives='other_parts',
+    # 'all': L_CTR = (1/C) sum_c L^c_CTR over all C classes, classes without
+    # anchors adding 0 (after Eq. 10); 'present': mean over the classes with
+    # anchors (switch, not the paper)
+    ctr_class_mean='all',
     contrast_chunk=1024,
 )
 
@@ -175,7 +182,8 @@ class ESLSegmentor(MeanTeacherSegmentor):
     ``queue_size`` (q), ``anchor_ratio``, ``max_anchors_per_class``,
     ``conf_thresh``, ``num_negatives`` (N_s), ``temperature`` (σ),
     ``negatives`` (``'other_parts'``, the paper, | ``'other_classes'``,
-    ablation only), ``contrast_chunk``.
+    ablation only), ``ctr_class_mean`` (``'all'``, the paper, |
+    ``'present'``), ``contrast_chunk``.
 
     Buffers (saved in checkpoints, restored on resume): ``prototypes``
     (C, K, L'), ``prototypes_initialized`` (bool), ``bank`` (C·K, q, L),
@@ -263,6 +271,9 @@ class ESLSegmentor(MeanTeacherSegmentor):
         if cfg['negatives'] not in NEGATIVE_RULES:
             raise ValueError(f'semi_train_cfg.negatives must be one of '
                              f"{NEGATIVE_RULES}, got {cfg['negatives']!r}")
+        if cfg['ctr_class_mean'] not in CLASS_MEANS:
+            raise ValueError(f'semi_train_cfg.ctr_class_mean must be one of '
+                             f"{CLASS_MEANS}, got {cfg['ctr_class_mean']!r}")
         if cfg['temperature'] <= 0:
             raise ValueError('semi_train_cfg.temperature must be > 0, got '
                              f"{cfg['temperature']}")
@@ -418,9 +429,9 @@ class ESLSegmentor(MeanTeacherSegmentor):
 
     def contrastive_loss(self, s_proj: Tensor, t: Dict[str, Tensor],
                          gt_l: Tensor, plan: Dict[str, Tensor]):
-        """L_CTR (Eqs. 9–10) of the student projector features of
-        ``[labeled, cutmix(weak)]``, then the memory-bank (Eq. 8) and
-        prototype (Eq. 12) updates from the teacher.
+        """L_CTR (Eqs. 9–10, mean over classes as ``ctr_class_mean``) of the
+        student projector features of ``[labeled, cutmix(weak)]``, then the
+        memory-bank (Eq. 8) and prototype (Eq. 12) updates from the teacher.
 
         Returns:
             tuple[Tensor, dict]: the loss and logging statistics.
@@ -463,7 +474,8 @@ class ESLSegmentor(MeanTeacherSegmentor):
         feats = s_proj.permute(0, 2, 3, 1).reshape(-1, s_proj.shape[1])
         loss = pixel_to_part_infonce(
             feats[idx], a_cls[idx], self.bank.flatten(0, 1), pos, neg,
-            cfg['temperature'], cfg['contrast_chunk'])
+            cfg['temperature'], cfg['contrast_chunk'], num_c,
+            cfg['ctr_class_mean'])
         if idx.numel() == 0:  # keep P in the graph (DDP)
             loss = s_proj.sum() * 0.
 

@@ -7,9 +7,17 @@ drawn "from the other queues", i.e. from every queue (c', k') ≠ (c, k*) —
 the other parts of the anchor's own class included (``negatives=
 'other_parts'``, the paper's rule and the default),
 
-* Eq. 9:  ``L_c = −mean_{a ∈ A_c} log Φ(a, p) / (Φ(a, p) + Σ_n Φ(a, n))``,
+* Eq. 9: the anchor set A_c of class c (ground truth on labeled images,
+  teacher confidence > ζ on unlabeled ones, 10 % of them drawn);
+* Eq. 10: ``L^c_CTR = −mean_{a ∈ A_c} log Φ(a, p) / (Φ(a, p) + Σ_n Φ(a, n))``,
   ``Φ(a, b) = exp(cos(a, b) / σ)``;
-* Eq. 10: ``L_CTR = mean_c L_c`` over the classes that have anchors.
+* the sentence after Eq. 10: ``L_CTR = (1/C) Σ_{c=1}^{C} L^c_CTR``, a mean
+  over *all* C classes. A class without anchors has no term (an empty A_c
+  gives nothing to sum), i.e. it contributes 0 and still counts in C
+  (``class_mean='all'``, the paper and the default). ``class_mean=
+  'present'`` divides by the number of classes that have anchors instead
+  (the behaviour before issue 25; C / |present| times heavier, 3–5× on VOC
+  batches): a switch, not the paper.
 
 ``negatives='other_classes'`` (the queues of the other classes only, every
 part of the anchor's class excluded) is an ablation switch, not the paper.
@@ -27,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
-    'NEGATIVE_RULES', 'sample_anchors', 'sample_bank_indices',
+    'NEGATIVE_RULES', 'CLASS_MEANS', 'sample_anchors', 'sample_bank_indices',
     'gathered_dot', 'pixel_to_part_infonce'
 ]
 
@@ -36,6 +44,12 @@ __all__ = [
 #: "other queues" (Eq. 9; default); ``'other_classes'`` — only queues with
 #: c' ≠ c (ablation only: the other parts of class c are never negatives).
 NEGATIVE_RULES = ('other_parts', 'other_classes')
+
+#: How the per-class losses L^c_CTR are averaged into L_CTR: ``'all'`` —
+#: ``(1/C) Σ_c L^c_CTR`` over all C classes, classes without anchors adding 0
+#: (the sentence after ESL Eq. 10; default); ``'present'`` — the mean over the
+#: classes that have anchors (switch, not the paper).
+CLASS_MEANS = ('all', 'present')
 
 
 def sample_anchors(classes: Tensor,
@@ -194,8 +208,10 @@ def pixel_to_part_infonce(anchors: Tensor,
                           pos: Tensor,
                           neg: Tensor,
                           temperature: float = 0.5,
-                          chunk: int = 1024) -> Tensor:
-    """L_CTR (Eqs. 9–10) for given sample indices.
+                          chunk: int = 1024,
+                          num_classes: Optional[int] = None,
+                          class_mean: str = 'all') -> Tensor:
+    """L_CTR (Eq. 10 and the class mean after it) for given sample indices.
 
     Args:
         anchors (Tensor): (A, D) student projector features.
@@ -204,10 +220,19 @@ def pixel_to_part_infonce(anchors: Tensor,
         pos (Tensor): (A,) bank row of each anchor's positive.
         neg (Tensor): (A, N_s) bank rows of its negatives.
         temperature (float): σ.
+        num_classes (int, optional): C, the divisor of ``class_mean='all'``;
+            required there.
+        class_mean (str): One of :data:`CLASS_MEANS`.
 
     Returns:
         Tensor: scalar loss (0 with a graph to ``anchors`` if A = 0).
     """
+    if class_mean not in CLASS_MEANS:
+        raise ValueError(f'class_mean must be one of {CLASS_MEANS}, got '
+                         f'{class_mean!r}')
+    if class_mean == 'all' and (num_classes is None or num_classes < 1):
+        raise ValueError("class_mean='all' needs num_classes (C >= 1), got "
+                         f'{num_classes!r}')
     if anchors.shape[0] == 0:
         return anchors.sum() * 0.
     a = F.normalize(anchors.float(), dim=1)
@@ -221,4 +246,10 @@ def pixel_to_part_infonce(anchors: Tensor,
         0, inverse, per_anchor)
     per_class = per_class / torch.bincount(
         inverse, minlength=classes.numel()).to(per_class)
-    return per_class.mean()
+    if class_mean == 'present':
+        return per_class.mean()
+    if classes.max().item() >= num_classes or classes.min().item() < 0:
+        raise ValueError(f'anchor classes must lie in [0, {num_classes}), '
+                         f'got {classes.tolist()}')
+    # (1/C) Σ_c L^c_CTR: a class without anchors adds 0
+    return per_class.sum() / num_classes
