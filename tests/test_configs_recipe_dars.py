@@ -303,12 +303,65 @@ def test_optimizer_and_schedule(name):
     keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
     assert keys.decode_head.lr_mult == 10.  # tool/train.py:196-200
     assert keys.auxiliary_head.lr_mult == 10.
+    # DeepLabV2: layer4 is the sixth of the official pretrained groups and
+    # index_split = 5 (tool/train.py:193-202, train_func.py:162-165)
+    if r['arch'] == 'deeplabv2':
+        assert keys['backbone.layer4'].lr_mult == 10.
+    else:
+        assert 'backbone.layer4' not in keys
     [poly] = cfg.param_scheduler
     assert poly.type == 'PolyLR' and poly.power == 0.9
     assert poly.eta_min == 0. and poly.begin == 0 and not poly.by_epoch
     assert poly.get('end') is None
     assert cfg.train_cfg.type == 'SelfTrainingRoundsLoop'
     assert cfg.train_cfg.lr_schedule == 'extend'
+
+
+# Parameters the official code trains at 10x the base lr, by module: the
+# optimizer groups after ``index_split = 5`` (CVMI-Lab/DARS tool/train.py
+# lines 175-176 and 193-202, tool/train_func.py 162-165). PSPNet: layer0..4
+# at 1x, ppm/cls/aux at 10x; DeepLabV2: conv1, bn1, layer1..layer4
+# (model/deeplabv2.py 249-265) then layer5 (the classifier), so layer4 is
+# group 5 and takes 10x with the classifier.
+OFFICIAL_X10_MODULES = dict(
+    pspnet=('decode_head.', 'auxiliary_head.'),
+    deeplabv2=('backbone.layer4.', 'decode_head.'))
+
+
+@pytest.mark.parametrize('name', [
+    'cityscapes_1-8_pspnet50_713', 'cityscapes_1-8_deeplabv2_r101_361',
+    'voc_1464_deeplabv2_r101_321'
+])
+def test_lr_of_every_parameter_is_the_official_group_lr(name):
+    """The optimizer built from the config on the config's network (random
+    weights): every trainable parameter's group lr is the base lr, or 10x it
+    exactly for the modules the official code puts after index_split."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    r, cfg = RECIPES[name], _load(name)
+    model_cfg = cfg.model.to_dict()
+    model_cfg['pretrained'] = None
+    model_cfg['backbone'].pop('init_cfg', None)
+    model = MODELS.build(model_cfg)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())
+    lr_of = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            lr_of[id(p)] = group['lr']
+    x10 = OFFICIAL_X10_MODULES[r['arch']]
+    seen = {1.: 0, 10.: 0}
+    for pname, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        mult = 10. if pname.startswith(x10) else 1.
+        assert lr_of[id(p)] == pytest.approx(r['lr'] * mult), pname
+        seen[mult] += 1
+    assert seen[1.] > 0 and seen[10.] > 0
+    if r['arch'] == 'deeplabv2':
+        assert any(n.startswith('backbone.layer4.')
+                   for n, p in model.named_parameters() if p.requires_grad)
 
 
 @pytest.mark.parametrize('name', sorted(RECIPES))

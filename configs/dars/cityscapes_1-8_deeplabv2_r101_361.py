@@ -21,7 +21,8 @@ model.update(
     pseudo_weight=1.0,
     data_preprocessor=_base_.model.data_preprocessor,
     test_cfg=_base_.model.test_cfg)
-optim_wrapper = dict(optimizer=dict(lr=0.002))
+# lr 0.002; layer4 and the classifier x10 (official index_split = 5)
+optim_wrapper = _base_.dars_deeplabv2_optim_wrapper
 train_dataloader = dict(batch_size=8)
 train_cfg = _base_.train_cfg
 # round 0 iterates over cs_split8_labeled_match_len.txt (the labeled list

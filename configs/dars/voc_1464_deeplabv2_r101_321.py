@@ -18,4 +18,5 @@ model.update(
     data_preprocessor=_base_.model.data_preprocessor,
     test_cfg=_base_.model.test_cfg)
 model['decode_head'] = dict(model['decode_head'], num_classes=21)
-optim_wrapper = dict(optimizer=dict(lr=0.002))
+# lr 0.002; layer4 and the classifier x10 (official index_split = 5)
+optim_wrapper = _base_.dars_deeplabv2_optim_wrapper

@@ -14,8 +14,16 @@
 #   ASPPV2Head(official_early_return=True); False gives the paper's four
 #   branches;
 # - no auxiliary head (aux_weight 0.0 in the yamls).
+# - learning rates as the official optimizer groups: tool/train.py lines
+#   196-202 put conv1, bn1, layer1..layer4 (pretrained_layers(),
+#   deeplabv2.py lines 249-265) and the classifier (new_layers()) in seven
+#   groups, and tool/train_func.py lines 162-165 give the first
+#   `index_split = 5` the base lr and the rest 10x: layer4 trains at 10x,
+#   like the classifier (dars_deeplabv2_optim_wrapper; the x10 on
+#   decode_head comes from _base_/schedules/semi_sgd_poly.py).
 # A DARS config takes it with `model = dict(_base_.dars_deeplabv2)` and
-# completes it (segmentor type, data preprocessor, test_cfg); it defines no
+# `optim_wrapper = _base_.dars_deeplabv2_optim_wrapper` and completes the
+# model (segmentor type, data preprocessor, test_cfg); it defines no
 # `model` of its own so that it can be listed next to another base config.
 dars_deeplabv2 = dict(
     pretrained='torchvision://resnet101',
@@ -47,3 +55,6 @@ dars_deeplabv2 = dict(
             loss_weight=1.0,
             avg_non_ignore=True)),
     train_cfg=dict())
+dars_deeplabv2_optim_wrapper = dict(
+    optimizer=dict(lr=0.002),
+    paramwise_cfg=dict(custom_keys={'backbone.layer4': dict(lr_mult=10.)}))
