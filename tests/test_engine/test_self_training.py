@@ -340,13 +340,14 @@ class _FakeRunner:
         self.optim_wrapper = type('O', (), {})()
         self.optim_wrapper.param_groups = [dict(lr=0.001, initial_lr=0.01)]
         self.seed, self._randomness_cfg = 0, {}
-        self.hooks_called, self.built = [], []
+        self.hooks_called, self.built, self.seeds = [], [], []
 
     def call_hook(self, name, **kwargs):
         self.hooks_called.append((name, kwargs.get('round_idx')))
 
     def build_dataloader(self, cfg, seed=None, diff_rank_seed=False):
         self.built.append(cfg)
+        self.seeds.append(seed)
         return _FakeLoader(items=('a', 'b', 'c'))
 
 
@@ -386,6 +387,65 @@ def test_entering_a_round(schedule):
     loop._enter_round(1)
     assert runner.optim_wrapper.param_groups[0]['lr'] == 0.002
     assert next(loop.dataloader_iterator) == 'c'
+
+
+def test_each_round_draws_a_fresh_stream_and_a_resume_the_same():
+    """Rounds 1 and 2 build their dataloader with different seeds (fresh
+    order and augmentation draws, as the official new process per round),
+    derived from (run seed, round) only: re-entering a round (a resume)
+    gives the same seed, another run seed another one. The seeds, given to
+    a MultiSourceSampler, give different streams (indices and per-sample
+    seeds) for rounds 1 and 2 and the same one for round 1 twice."""
+    import itertools
+
+    from torch.utils.data import ConcatDataset
+
+    from mmsss.datasets.samplers import MultiSourceSampler
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    from mmsss.engine.runner.self_training_loop import round_seed
+
+    def make_loop(seed):
+        runner = _FakeRunner()
+        runner.seed = seed
+        loop = SelfTrainingRoundsLoop(
+            runner,
+            _FakeLoader(),
+            rounds=[
+                dict(iters=2),
+                dict(iters=3, label_ratio=0.5),
+                dict(iters=3, label_ratio=0.6)
+            ],
+            round_dataloader=dict(
+                dataset=dict(datasets=[dict(), dict(ann_file=None)])),
+            lr_schedule='continue')
+        return runner, loop
+
+    runner, loop = make_loop(seed=7)
+    for k, it in ((1, 2), (2, 5), (1, 3)):  # the last: resumed in round 1
+        loop._iter = it
+        loop._enter_round(k)
+    s1, s2, s1_again = runner.seeds
+    assert s1 != s2 and s1 == s1_again
+    assert s1 != 7 and s2 != 7 and 0 <= s1 < 2**31 and 0 <= s2 < 2**31
+    assert round_seed(7, 0) == 7 and round_seed(None, 1) is None
+    other, loop_b = make_loop(seed=8)
+    loop_b._iter = 2
+    loop_b._enter_round(1)
+    assert other.seeds[0] not in (s1, s2)
+
+    dataset = ConcatDataset([list(range(12)), list(range(40))])
+
+    def stream(seed, n=64):
+        sampler = MultiSourceSampler(
+            dataset, batch_size=4, source_ratio=[1, 1], seed=seed)
+        return [(int(key), key.sample_seed)
+                for key in itertools.islice(iter(sampler), n)]
+
+    first, second = stream(s1), stream(s2)
+    assert stream(s1_again) == first
+    assert [i for i, _ in first] != [i for i, _ in second]
+    # the same (index, pass) of a sample is augmented differently
+    assert not set(first) & set(second)
 
 
 def test_restart_schedule_needs_one_scheduler_per_round():

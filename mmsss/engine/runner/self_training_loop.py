@@ -14,17 +14,35 @@ from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmseg.registry import DATASETS, LOOPS
 
+from ...datasets.samplers.sample_seed import SampleSeedSampler, sample_seed
 from ..hooks.random_state_hook import RandomStateHook
 
 __all__ = [
     'SelfTrainingRoundsLoop', 'RoundPolyLR', 'set_ratio_range',
-    'epoch_iterations', 'iters_per_epoch', 'source_counts',
+    'epoch_iterations', 'iters_per_epoch', 'source_counts', 'round_seed',
     'PSEUDO_LABEL_LIST_KEY', 'LR_SCHEDULES', 'EPOCH_OVER'
 ]
 
 PSEUDO_LABEL_LIST_KEY = 'pseudo_label_list'
 LR_SCHEDULES = ('extend', 'continue', 'restart')
 EPOCH_OVER = ('labeled', 'unlabeled')
+# keeps the round seeds apart from the other streams mixed from the run seed
+_ROUND_STREAM = 0x5E1F
+
+
+def round_seed(seed: Optional[int], round_idx: int) -> Optional[int]:
+    """Seed of round ``round_idx``'s dataloader (sampler order and
+    per-sample augmentation seeds) from the run seed: round 0 keeps the run
+    seed (the runner's ``train_dataloader``), round ``k >= 1`` gets a seed
+    mixed from ``(seed, k)``, so every round draws a fresh order and fresh
+    augmentations, as the official code, whose round ``k`` is a new process
+    with a ``DistributedSampler`` at epochs ``200 k ...`` (CVMI-Lab/DARS
+    ``tool/train.py`` lines 310-315), while a resume inside a round rebuilds
+    the same stream. 31 bits, as dataloader worker seeds must stay below
+    2**32. ``None`` (no run seed) stays ``None``."""
+    if seed is None or round_idx == 0:
+        return seed
+    return sample_seed(int(seed), _ROUND_STREAM, int(round_idx)) % (1 << 31)
 
 
 def iters_per_epoch(num_images: int, images_per_gpu: int,
@@ -485,7 +503,7 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                         'dataset of round_dataloader has no RandomResize')
         return self.runner.build_dataloader(
             cfg,
-            seed=self.runner.seed,
+            seed=round_seed(self.runner.seed, k),
             diff_rank_seed=self.runner._randomness_cfg.get(
                 'diff_rank_seed', False))
 
@@ -502,9 +520,15 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                     'them: add PseudoLabelRoundHook to custom_hooks')
             self.dataloader = self.build_round_dataloader(k, pseudo_list)
             for hook in getattr(runner, 'hooks', None) or []:
-                if isinstance(hook, RandomStateHook):
-                    # per-sample pipeline seeds, as for round 0
-                    hook.seed_dataloader(runner, self.dataloader)
+                if isinstance(hook, RandomStateHook) and hook.seed_dataloader(
+                        runner, self.dataloader):
+                    # per-sample pipeline seeds, as for round 0, from this
+                    # round's seed (MultiSourceSampler yields its own, from
+                    # the seed it was built with)
+                    sampler = self.dataloader.batch_sampler.sampler
+                    if (isinstance(sampler, SampleSeedSampler)
+                            and runner.seed is not None):
+                        sampler.seed = round_seed(runner.seed, k)
             self.dataloader_iterator = _InfiniteDataloaderIterator(
                 self.dataloader)
         start = self.round_starts[k]
