@@ -35,7 +35,9 @@ model = dict(
         anchor_ratio=0.1,
         conf_thresh=0.95,
         num_negatives=255,
-        temperature=0.5),
+        temperature=0.5,
+        # L_CTR = (1/C) sum over all C classes (after Eq. 10)
+        ctr_class_mean='all'),
     semi_test_cfg=dict(predict_on='teacher'))
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys=dict(projector=dict(lr_mult=10.))))

@@ -1,2 +1,0 @@
-# Unique name of configs/esl/ablation/voc_blended_1323_parts-7.py for `mim train mmsss esl_voc_blended_1323_parts-7.py`.
-_base_ = './voc_blended_1323_parts-7.py'
