@@ -26,13 +26,15 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(conf_thresh=0.0),
+    semi_train_cfg=dict(conf_thresh=0.0, mix_partner='same_image'),
     semi_test_cfg=dict(predict_on='student'))
 optim_wrapper = dict(
     optimizer=dict(lr=0.005),
     paramwise_cfg=dict(
         custom_keys=dict(
             decode_head=dict(lr_mult=1.), auxiliary_head=dict(lr_mult=1.))))
-train_cfg = dict(max_epochs=240)
+# an epoch: len(trainloader_u) of the official DistributedSampler +
+# DataLoader(drop_last=True), unimatch.py:86-93
+train_cfg = dict(max_epochs=240, epoch_length='per_rank_drop_last')
 default_hooks = dict(
     checkpoint=dict(save_best='student/mIoU', rule='greater'))

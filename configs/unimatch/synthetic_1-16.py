@@ -19,7 +19,7 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(conf_thresh=0.9),
+    semi_train_cfg=dict(conf_thresh=0.9, mix_partner='same_image'),
     semi_test_cfg=dict(predict_on='student'))
 # from scratch: a higher lr, and no x10 on the head (as mean_teacher)
 optim_wrapper = dict(

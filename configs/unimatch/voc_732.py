@@ -20,8 +20,10 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(conf_thresh=0.95),
+    semi_train_cfg=dict(conf_thresh=0.95, mix_partner='same_image'),
     semi_test_cfg=dict(predict_on='student'))
-train_cfg = dict(max_epochs=80)
+# an epoch: len(trainloader_u) of the official DistributedSampler +
+# DataLoader(drop_last=True), unimatch.py:86-93
+train_cfg = dict(max_epochs=80, epoch_length='per_rank_drop_last')
 default_hooks = dict(
     checkpoint=dict(save_best='student/mIoU', rule='greater'))

@@ -44,9 +44,11 @@ def real_batch(n_l=2, n_u=2, size=(32, 32), strong=2, seed=0):
         names = [f'{prefix}_weak'] + [
             f'{prefix}_strong{k + 1}' for k in range(strong)
         ]
+        # the mix batch repeats the unlabeled images (the sampler's
+        # same_order_as, official pairing)
         ss = [
             unlabeled(
-                f'{prefix}{i}.jpg',
+                f'img{i}.jpg',
                 size,
                 pad=pad if i == 0 else None,
                 analysis=torch.randint(
@@ -75,15 +77,18 @@ def _pix(t, n, y, x):
     return [float(t[n, c, y, x]) for c in range(t.shape[1])]
 
 
-def test_loss_matches_a_hand_computation():
+@pytest.mark.parametrize('partner', ['same_image', 'other_image'])
+def test_loss_matches_a_hand_computation(partner):
     """Tiny 4x4 tensors: padding in a target and in a mix image,
-    unconfident pixels, a box in each strong view, a mix partner swapped
-    because it is the target's own image; network outputs are fixed so the
-    expected value is a plain loop over pixels."""
+    unconfident pixels, a box in each strong view; official pairing (the
+    mix batch repeats the targets' images: partner i is mix i), or the
+    switch, where a mix partner is swapped because it is the target's own
+    image; network outputs are fixed so the expected value is a plain loop
+    over pixels."""
     H = W = 4
     C, n_l, n_u, tau = 3, 1, 2, 0.6
     size = (H, W)
-    model = build(conf_thresh=tau)
+    model = build(conf_thresh=tau, mix_partner=partner)
     model.train()
     g = torch.Generator().manual_seed(1)
     # weak/mix logits with a spread of confidences around tau
@@ -95,9 +100,15 @@ def test_loss_matches_a_hand_computation():
     pad_u[:, 3] = True  # target 0: last column is padding
     pad_m = torch.zeros(size, dtype=torch.bool)
     pad_m[3, :] = True  # mix 0: last row is padding
-    # mix 1 is target 1's own image -> target 1 must take mix 0
     samples_w = [unlabeled('a', size, pad_u), unlabeled('b', size)]
-    samples_m = [unlabeled('x', size, pad_m), unlabeled('b', size)]
+    if partner == 'same_image':
+        # another view of each target's own image (own padding mask)
+        samples_m = [unlabeled('a', size, pad_m), unlabeled('b', size)]
+        pair = [0, 1]
+    else:
+        # mix 1 is target 1's own image -> target 1 must take mix 0
+        samples_m = [unlabeled('x', size, pad_m), unlabeled('b', size)]
+        pair = [0, 0]
     m1 = torch.zeros(n_u, H, W, dtype=torch.bool)
     m1[0, 2:, 1:4] = True  # box of view 1 on target 0 (covers its padding)
     m2 = torch.zeros(n_u, H, W, dtype=torch.bool)
@@ -131,7 +142,6 @@ def test_loss_matches_a_hand_computation():
         samples[f'mix_strong{k}'] = samples_m
     losses = model.loss(inputs, samples)
 
-    pair = [0, 0]
     valid_u = [~pad_u, torch.ones(size, dtype=torch.bool)]
     valid_m = [~pad_m, torch.ones(size, dtype=torch.bool)]
     clean = logits1[:n_l + n_u].detach()
@@ -326,7 +336,7 @@ def test_mean_teacher_hook_refuses_a_teacher_free_model():
 # --------------------------------------------------------------------------
 # CutMix partners, boxes, padding
 def test_mix_partners_never_the_same_image_when_avoidable():
-    model = build()
+    model = build(mix_partner='other_image')
     size = (4, 4)
     t = [unlabeled(p, size) for p in ('a', 'b', 'c')]
     m = [unlabeled(p, size) for p in ('a', 'b', 'x')]
@@ -338,8 +348,9 @@ def test_mix_partners_never_the_same_image_when_avoidable():
     assert model.mix_partners([t[0]], [m[0]], 'cpu').tolist() == [0]
 
 
-def test_official_same_image_pairing_is_a_switch():
-    model = build(mix_partner='same_image')
+def test_official_same_image_pairing_is_the_default():
+    model = build()
+    assert model.semi_train_cfg['mix_partner'] == 'same_image'
     size = (4, 4)
     t = [unlabeled(p, size) for p in ('a', 'b', 'c')]
     # the sampler's same_order_as: the mix batch repeats the unlabeled one

@@ -24,6 +24,18 @@ strong_view = [
     dict(type='PILGaussianBlur', prob=0.5, sigma_range=(0.1, 2.0)),
     dict(type='PackSemiSegInputs'),
 ]
+# dataset/semi.py:41-44, transform.py:9-56: PIL resize to an integer long
+# side randint(0.5 L, 2.0 L) (bilinear image, nearest label), crop, pad the
+# crop at the bottom/right (image 0, label 255, unlabeled placeholder 254
+# so 255 marks the padding), flip 0.5; a data file puts its crop between
+# rescale and flip: [rescale, RandomCrop, PadToSize, flip]. The padding
+# comes before the strong views, which see it black, as officially.
+rescale = dict(
+    type='RandomRescale',
+    ratio_range=(0.5, 2.0),
+    draw='long_side',
+    backend='pillow')
+flip = dict(type='RandomFlip', prob=0.5)
 # 254 inside the image, so the 255 of padding marks the padding pixels
 load_unlabeled = [
     dict(type='LoadImageFromFile'),
@@ -66,6 +78,12 @@ train_dataloader = dict(
     batch_size=6,
     num_workers=4,
     persistent_workers=True,
+    # the mix source repeats the unlabeled order (its own augmentation
+    # draws): the official second iterator over the same loader,
+    # unimatch.py:121 (mix_partner='same_image' of the segmentor)
     sampler=dict(
-        type='MultiSourceSampler', batch_size=6, source_ratio=[1, 1, 1]),
+        type='MultiSourceSampler',
+        batch_size=6,
+        source_ratio=[1, 1, 1],
+        same_order_as=[None, None, 1]),
     dataset=dict(type='ConcatDataset'))

@@ -10,9 +10,10 @@ _base_ = './data_voc_classic.py'
 crop_size = (513, 513)
 # dataset/semi.py:41-44 (as data_voc_classic.py, with this crop)
 geometric = [
-    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
+    _base_.rescale,
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
+    dict(type='PadToSize', size=crop_size, img_pad_val=0, seg_pad_val=255),
+    _base_.flip,
 ]
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -10,12 +10,12 @@ dataset_type = 'SemiVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012/'
 split_root = '../../splits/unimatch/pascal/'  # relative to data_root
 crop_size = (321, 321)
-# dataset/semi.py:41-44: rescale [0.5, 2.0] of the image's own size, crop
-# (padding: image 0, label 255 / 254 unlabeled), flip 0.5
+# dataset/semi.py:41-44 (./branches.py: rescale, flip)
 geometric = [
-    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
+    _base_.rescale,
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
+    dict(type='PadToSize', size=crop_size, img_pad_val=0, seg_pad_val=255),
+    _base_.flip,
 ]
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),

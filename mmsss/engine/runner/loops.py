@@ -7,16 +7,56 @@ from mmengine.runner import IterBasedTrainLoop, ValLoop
 from mmengine.runner.utils import calc_dynamic_intervals
 from mmseg.registry import LOOPS
 
-__all__ = ['SemiIterBasedTrainLoop', 'TeacherStudentValLoop']
+from .self_training_loop import iters_per_epoch as loader_iters_per_epoch
+
+__all__ = [
+    'SemiIterBasedTrainLoop', 'TeacherStudentValLoop', 'EPOCH_LENGTHS',
+    'unlabeled_iters_per_epoch'
+]
+
+EPOCH_LENGTHS = ('ceil', 'per_rank_drop_last')
+
+
+def unlabeled_iters_per_epoch(sampler, rule: str = 'ceil') -> int:
+    """Iterations of one pass over the unlabeled (last) source of a
+    ``MultiSourceSampler`` by all ranks, N_u images, b per rank and batch,
+    W ranks:
+
+    - ``'ceil'``: ``ceil(N_u / (b W))`` (``sampler.iters_per_epoch()``, the
+      iMAS/U2PL epoch);
+    - ``'per_rank_drop_last'``: ``floor(ceil(N_u / W) / b)``, the length of
+      a ``DataLoader(batch_size=b, drop_last=True)`` over a
+      ``DistributedSampler`` (UniMatch ``len(trainloader_u)``,
+      ``unimatch.py:86-93``; counted by the DARS loop's own function).
+    """
+    if rule not in EPOCH_LENGTHS:
+        raise ValueError(f'train_cfg.epoch_length must be one of '
+                         f'{EPOCH_LENGTHS}, got {rule!r}')
+    if rule == 'ceil':
+        return sampler.iters_per_epoch()
+    for key in ('source_sizes', 'num_per_source', 'world_size'):
+        if not hasattr(sampler, key):
+            raise TypeError(f"epoch_length='{rule}' needs a "
+                            f'MultiSourceSampler (no {key!r} in '
+                            f'{type(sampler).__name__})')
+    return loader_iters_per_epoch(sampler.source_sizes[-1],
+                                  sampler.num_per_source[-1],
+                                  sampler.world_size)
 
 
 @LOOPS.register_module()
 class SemiIterBasedTrainLoop(IterBasedTrainLoop):
     """``IterBasedTrainLoop`` whose length may be given in epochs.
 
-    An epoch is one pass over the *unlabeled* set by all ranks together (the
-    iMAS/U2PL convention), computed from the ``MultiSourceSampler``:
-    ``max_iters = max_epochs · ceil(N_u / (unlabeled per batch · world))``.
+    An epoch is one pass over the *unlabeled* set by all ranks together,
+    its length counted by :func:`unlabeled_iters_per_epoch` from the
+    ``MultiSourceSampler`` (rule ``epoch_length``), with N_u the unlabeled set, b
+    the unlabeled images per rank and batch, W the world size:
+    ``'ceil'`` = ``ceil(N_u / (b W))`` (the iMAS/U2PL convention, default)
+    or ``'per_rank_drop_last'`` = ``floor(ceil(N_u / W) / b)`` (UniMatch:
+    ``len(trainloader_u)`` of a ``DistributedSampler`` with
+    ``drop_last=True``, ``unimatch.py:86-93``).
+    ``max_iters = ceil(max_epochs · iters_per_epoch)``.
     ``val_interval`` may likewise be given as ``val_interval_epochs``.
     Param schedulers without an explicit ``end`` run to ``max_iters``.
 
@@ -30,6 +70,9 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
         val_interval (int, optional): Validation interval in iterations.
         val_interval_epochs (float, optional): Validation interval in
             unlabeled epochs (overrides ``val_interval``).
+        epoch_length (str): How an epoch's iterations are counted: 'ceil'
+            (default) or 'per_rank_drop_last' (see above); the latter
+            needs a sampler with ``iters_per_epoch``.
     """
 
     def __init__(self,
@@ -40,7 +83,11 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
                  val_begin: int = 1,
                  val_interval: int = 1000,
                  val_interval_epochs: Optional[float] = None,
-                 dynamic_intervals=None) -> None:
+                 dynamic_intervals=None,
+                 epoch_length: str = 'ceil') -> None:
+        if epoch_length not in EPOCH_LENGTHS:
+            raise ValueError(f'train_cfg.epoch_length must be one of '
+                             f'{EPOCH_LENGTHS}, got {epoch_length!r}')
         if (max_iters is None) == (max_epochs is None):
             raise ValueError('train_cfg: give exactly one of max_iters and '
                              f'max_epochs (got max_iters={max_iters}, '
@@ -52,6 +99,7 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
             val_begin=val_begin,
             val_interval=val_interval,
             dynamic_intervals=dynamic_intervals)
+        self.epoch_length = epoch_length
         self.iters_per_epoch = self._iters_per_epoch()
         if max_epochs is not None:
             self._max_iters = int(math.ceil(max_epochs *
@@ -66,12 +114,15 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
             f'({self.iters_per_epoch} per unlabeled epoch)')
 
     def _iters_per_epoch(self) -> int:
-        sampler = getattr(self.dataloader, 'sampler', None)
-        if hasattr(sampler, 'iters_per_epoch'):
-            return sampler.iters_per_epoch()
-        batch_sampler = getattr(self.dataloader, 'batch_sampler', None)
-        if hasattr(batch_sampler, 'iters_per_epoch'):
-            return batch_sampler.iters_per_epoch()
+        for name in ('sampler', 'batch_sampler'):
+            sampler = getattr(self.dataloader, name, None)
+            if hasattr(sampler, 'iters_per_epoch'):
+                return unlabeled_iters_per_epoch(sampler, self.epoch_length)
+        if self.epoch_length != 'ceil':
+            raise ValueError(
+                f"train_cfg.epoch_length={self.epoch_length!r} needs a "
+                'MultiSourceSampler, got '
+                f'{type(getattr(self.dataloader, "sampler", None)).__name__}')
         return len(self.dataloader)
 
 

@@ -29,26 +29,28 @@ Follows the official code, LiheYoung/UniMatch ``unimatch.py:121-188`` and
 Data (see ``configs/unimatch/README.md``): branches ``sup``, ``unsup_weak``,
 ``unsup_strong1`` (, ``unsup_strong2``) from the unlabeled source and
 ``mix_weak``, ``mix_strong1`` (, ``mix_strong2``) from a third source of the
-``MultiSourceSampler`` (the unlabeled set again, an independent stream; the
-same pipeline with renamed branches). Padding: the unlabeled placeholder map
+``MultiSourceSampler`` (the unlabeled set again, the same pipeline with
+renamed branches). Padding: the unlabeled placeholder map
 must be 254 inside the image (``LoadUnlabeledAnnotations(ignore_index=254)``,
 UniMatch's value, ``dataset/semi.py:42``) so the 255 written by padding
-(``seg_pad_val``) marks the padding pixels.
+(``PadToSize`` in the pipeline, black image as officially, or the data
+preprocessor's ``seg_pad_val``) marks the padding pixels.
 
 CutMix boxes are drawn in the segmentor from torch's global CPU generator
 (seeded by ``randomness.seed``), with the official distribution
 (:func:`~mmsss.models.utils.rejection_cutmix_boxes`); the official code draws
 them in the dataset workers.
 
-Deviation: the official loop zips the same ``DataLoader`` twice
-(``unimatch.py:121``), so the mix image is another augmented view of the
-*same* raw image (acknowledged in LiheYoung/UniMatch issue #51). Here the mix
-stream is an independent permutation, so partners are other images; a
-partner with the target's own image is swapped for another mix image of the
-batch when there is one. The official pairing is the switch
-``semi_train_cfg.mix_partner='same_image'`` together with
-``MultiSourceSampler(same_order_as=[None, None, 1])`` (the mix source then
-repeats the unlabeled order, with its own augmentation draws).
+Mix partner (``semi_train_cfg.mix_partner``): the official loop zips the
+same ``DataLoader`` twice (``unimatch.py:121``), so the mix image is another
+augmented view of the *same* raw image (acknowledged in LiheYoung/UniMatch
+issue #51). The default ``'same_image'`` does the same: the sampler's
+``MultiSourceSampler(same_order_as=[None, None, 1])`` makes the mix source
+repeat the unlabeled order (with its own augmentation draws) and partner
+``i`` is mix image ``i``, checked to be the target's own image. The switch
+``'other_image'`` (with an independent mix stream, ``same_order_as=None``)
+pairs each target with another image of the mix batch, as the paper
+describes CutMix.
 """
 import logging
 from typing import Dict, List, Sequence
@@ -81,10 +83,10 @@ _UNIMATCH_DEFAULTS = dict(
     fp_weight=0.5,
     # label value of padding pixels in the unlabeled maps (seg_pad_val)
     padding_value=255,
-    # 'other_image': the mix partner is another image of the mix batch;
     # 'same_image': the official pairing (a second view of the image itself,
-    # unimatch.py:121), with the sampler's same_order_as=[None, None, 1]
-    mix_partner='other_image',
+    # unimatch.py:121), with the sampler's same_order_as=[None, None, 1];
+    # 'other_image' (switch): another image of the mix batch
+    mix_partner='same_image',
     cutmix=dict(prob=0.5, area_range=(0.02, 0.4), ratio_range=(0.3, 1 / 0.3)),
 )
 MIX_PARTNERS = ('other_image', 'same_image')
@@ -106,7 +108,8 @@ class UniMatchSegmentor(SemiBaseSegmentor):
     ``conf_thresh`` (τ; 0.95 VOC, 0 Cityscapes), ``num_strong_views`` (K),
     ``use_fp``, ``fp_dropout``, ``fp_levels``, ``loss_scale`` (s),
     ``sup_weight``, ``strong_weight`` (w_s, shared by the K views),
-    ``fp_weight``, ``padding_value``, ``cutmix`` (``prob``, ``area_range``,
+    ``fp_weight``, ``padding_value``, ``mix_partner`` ('same_image',
+    official, or 'other_image'), ``cutmix`` (``prob``, ``area_range``,
     ``ratio_range``).
 
     Logged: ``unsup_loss_s1`` … (weighted), ``unsup_loss_fp``,
