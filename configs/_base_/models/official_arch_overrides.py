@@ -8,6 +8,11 @@
 # ceil_mode, every 3x3 conv of layer3/layer4 at rate 2/4, PPM/upsampling
 # with align_corners=True). Weights: configs/imas/README.md, "Official
 # networks and weights".
+# Every head initialises as the official model files (plain nn.Conv2d /
+# BatchNorm2d, never re-initialised): init_cfg=dict(type='PyTorchDefault')
+# (mmsss/models/decode_heads/pytorch_default_init.py), not mmseg's kaiming
+# ConvModules and N(0, 0.01) classifier.
+official_head_init = dict(type='PyTorchDefault')
 official_deeplabv3plus_r101 = dict(
     pretrained=None,
     backbone=dict(
@@ -36,7 +41,8 @@ official_deeplabv3plus_r101 = dict(
         c1_channels=48,
         c1_bias=True,
         dropout_ratio=0.,
-        align_corners=True))
+        align_corners=True,
+        init_cfg=official_head_init))
 official_deeplabv3plus_r50 = dict(
     official_deeplabv3plus_r101,
     backbone=dict(
@@ -48,7 +54,8 @@ official_deeplabv3plus_r50 = dict(
 # iMAS/U2PL Aux_Module on layer3: 3x3 conv 1024->256, BN, ReLU, 1x1
 # classifier; no dropout in iMAS (imas/models/decoder.py:102-117); merged
 # into the method config's FCNHead
-official_auxiliary_head = dict(dropout_ratio=0., align_corners=True)
+official_auxiliary_head = dict(
+    dropout_ratio=0., align_corners=True, init_cfg=official_head_init)
 official_pspnet_r50 = dict(
     pretrained=None,
     backbone=dict(
@@ -68,8 +75,9 @@ official_pspnet_r50 = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='pretrain/resnet50_v2_semseg_mmseg.pth')),
-    decode_head=dict(align_corners=True),
-    auxiliary_head=dict(align_corners=True))
+    # semseg/DARS model/pspnet.py:8-80: PPM, cls and aux with PyTorch's init
+    decode_head=dict(align_corners=True, init_cfg=official_head_init),
+    auxiliary_head=dict(align_corners=True, init_cfg=official_head_init))
 # output stride 8 (config_semi_os8.yaml: replace_stride_with_dilation
 # [False, True, True], multi-grid 2/2/4 of rates 2/4 -> 4/8/16, ASPP
 # 12/24/36)

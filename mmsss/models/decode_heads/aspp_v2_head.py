@@ -14,8 +14,11 @@ class ASPPV2Head(BaseDecodeHead):
 
     ``logits = Σ_r conv3x3_r(x)``: one 3×3 convolution with dilation ``r``
     per rate (6, 12, 18, 24) straight from the last backbone stage to the
-    class scores, summed; no BN, no 1×1 classifier (``channels`` is unused;
-    weights ~ N(0, 0.01²), biases 0, as in the reference implementation).
+    class scores, summed; no BN, no 1×1 classifier (``channels`` is unused).
+    Weights ~ N(0, 0.01²), biases PyTorch's default U(±1/sqrt(9·C_in)), as
+    the AdvSemiSeg DeepLabV2 of the official DARS (``model/deeplabv2.py``
+    lines 126-129) and three-stage (``architectures/deeplab2.py`` line 124)
+    code: ``init_cfg=dict(type='PyTorchDefault', weight_std=0.01)``.
 
     ``official_early_return=True`` reproduces the DeepLabV2 classifier of
     the official DARS code (CVMI-Lab/DARS ``model/deeplabv2.py`` lines
@@ -39,7 +42,7 @@ class ASPPV2Head(BaseDecodeHead):
                  dilations: Sequence[int] = (6, 12, 18, 24),
                  official_early_return: bool = False,
                  channels: int = 1,
-                 init_cfg=dict(type='Normal', std=0.01, layer='Conv2d'),
+                 init_cfg=dict(type='PyTorchDefault', weight_std=0.01),
                  **kwargs) -> None:
         super().__init__(channels=channels, init_cfg=init_cfg, **kwargs)
         if not dilations:

@@ -16,7 +16,10 @@ Official layers (ZhenZHAO/iMAS ``imas/models/base.py:11-100`` and
 * the ASPP output upsampled (bilinear, ``align_corners=True``) to stage 1's
   size and concatenated *after* the low-level features;
 * two 3x3 256-channel conv-BN-ReLU (bias only in U2PL, U2PL adds dropout
-  after each), and a 1x1 classifier with bias (``conv_seg``).
+  after each), and a 1x1 classifier with bias (``conv_seg``);
+* every layer with PyTorch's default initialisation (none of the official
+  decoders re-initialises its layers): ``init_cfg=dict(type='PyTorchDefault')``
+  by default (``pytorch_default_init.py``), not mmseg's kaiming / N(0, 0.01).
 
 UniMatch concatenates its ASPP branches as (1x1, rates..., pooling), iMAS
 as (pooling, 1x1, rates...); this head uses the latter (mmseg's
@@ -53,6 +56,10 @@ class OfficialDeepLabV3PlusHead(ASPPHead):
         inner_dropout (float): Dropout2d after the projection and after the
             first fusion conv (U2PL: 0.1). The one before the classifier is
             ``dropout_ratio`` of :class:`BaseDecodeHead`.
+        init_cfg (dict): Defaults to ``dict(type='PyTorchDefault')``, the
+            official initialisation; mmseg's is
+            ``dict(type='Normal', std=0.01, override=dict(name='conv_seg'))``
+            (with ``ConvModule``'s kaiming).
         **kwargs: :class:`ASPPHead`/:class:`BaseDecodeHead` arguments
             (``in_index`` is the last stage; ``channels`` the ASPP/fusion
             width).
@@ -65,8 +72,9 @@ class OfficialDeepLabV3PlusHead(ASPPHead):
                  project_kernel_size=1,
                  fuse_bias=False,
                  inner_dropout=0.,
+                 init_cfg=dict(type='PyTorchDefault'),
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(init_cfg=init_cfg, **kwargs)
         conv_kw = dict(
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
