@@ -3,7 +3,7 @@
 # images per step of stages 2 and 3.
 _base_ = './voc_aug_1-8.py'
 split = '106'
-labeled_split = '../../splits/pascal_blended/106/labeled.txt'
+labeled_split = '../../splits/three_stage/pascal_aug/106/labeled.txt'
 train_dataloader = dict(dataset=dict(ann_file=labeled_split))
 # 1 labeled + 9 of L ∪ U per step of stages 2 and 3, the official VOC runs
 # (main.py:620,630); voc_aug_1-8.py raises the labeled one to 2
@@ -19,5 +19,5 @@ multitask = dict(
 pm = _base_.pseudo_masks
 pm.dataset.datasets[0].ann_file = labeled_split
 pm.dataset.datasets[1].ann_file = \
-    '../../splits/pascal_blended/106/unlabeled.txt'
+    '../../splits/three_stage/pascal_aug/106/unlabeled.txt'
 pseudo_masks = pm

@@ -32,7 +32,13 @@ strong_aug = dict(
     max_level=10,
     prob=0.5,
     num_cutouts=3,
-    cutout_size=8)
+    cutout_size=8,
+    # the official min-max stretch of the normalised crop (mean/std of the
+    # model's preprocessor)
+    norm_stretch=dict(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True))
 sup_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

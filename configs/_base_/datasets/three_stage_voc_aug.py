@@ -1,16 +1,15 @@
 # Three-stage self-training data on augmented PASCAL VOC 2012 (10,582 train
-# images with SBD labels, SegmentationClassAug), splits in the public format:
-#   data/splits/pascal_blended/<N>/{labeled,unlabeled}.txt
-# 1/100, 1/50, 1/20, 1/8 = 106, 212, 529, 1323 labeled images (1323 is the
-# public U2PL split; make the others with
-#   python tools/misc/make_splits.py FULL_LIST data/splits/pascal_blended/106 \
-#       --ratio 1/100 --seed 0).
+# images with SBD labels, SegmentationClassAug). Splits: the first N of the
+# official permutation (data/splits/pascal_aug/split_0.pkl), made by
+# tools/misc/three_stage_splits.py (configs/three_stage/README.md):
+#   data/splits/three_stage/pascal_aug/<N>/{labeled,unlabeled}.txt
+# 1/100, 1/50, 1/20, 1/8 = 106, 212, 529, 1323 labeled images.
 # Crop 321, random scale {0.5, 0.6, ..., 1.5} of the image's own size + flip
 # (Hung et al.'s augmentation, as in the official code). Layout of the stages
 # as in three_stage_synthetic.py.
 dataset_type = 'SemiVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012/'
-split_root = '../../splits/pascal_blended/'  # relative to data_root
+split_root = '../../splits/three_stage/pascal_aug/'  # from data_root
 split = '1323'
 split_dir = split_root + split + '/'
 crop_size = (321, 321)
@@ -25,14 +24,19 @@ geometric = [
     dict(type='RandomFlip', prob=0.5),
 ]
 # the official A: 3 of 14 RandAugment ops, levels [1, 10), p = 0.5 each,
-# three 32 px cutouts
+# three 32 px cutouts, on the min-max stretched normalised crop
+# (seg_transforms_cv.py:764-769; mean/std of f_θ's preprocessor)
 strong_aug = dict(
     type='SegRandAugment',
     num_ops=3,
     max_level=10,
     prob=0.5,
     num_cutouts=3,
-    cutout_size=32)
+    cutout_size=32,
+    norm_stretch=dict(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True))
 sup_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -79,7 +83,7 @@ train_dataloader = dict(
         data_prefix=data_prefix,
         is_labeled=True,
         pipeline=sup_pipeline))
-# stages 2 and 3: 1 labeled + 9 of L ∪ U per step (official VOC setting)
+# stages 2 and 3: 1 labeled + 9 of L ∪ U per step (official VOC 212 run)
 mt_train_dataloader = dict(
     batch_size=10,
     num_workers=4,

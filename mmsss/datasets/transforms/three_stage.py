@@ -13,6 +13,10 @@
   seg field (geometric transforms warp it with the image).
 - :class:`PackSegInputsWithMaps`: ``PackSemiSegInputs`` that also packs such
   extra maps (pseudo-mask, index map) into the data sample.
+- :class:`IgnoreFixedRegion`: sets a fixed image region (the official
+  Cityscapes ego-vehicle mask) to 255 in seg maps.
+- :class:`BlockDownsample`: the official Cityscapes conversion to 512x1024
+  (2x2 mean of the image, 2x2 majority vote of the labels) as a transform.
 
 Ops and magnitudes follow ``randaugment_seg.py``/``apply_rand.py`` of the
 official code (PIL); here they are mmcv ops on the uint8 BGR image:
@@ -56,7 +60,8 @@ from .strong_aug import apply_intensity_op
 
 __all__ = [
     'SegRandAugment', 'LoadPseudoMask', 'PackSegInputsWithMaps',
-    'RANDAUGMENT_OPS', 'GEOMETRIC_OPS', 'warp_by_index'
+    'IgnoreFixedRegion', 'BlockDownsample', 'RANDAUGMENT_OPS',
+    'GEOMETRIC_OPS', 'CITYSCAPES_LABEL_ID_TO_TRAIN_ID', 'warp_by_index'
 ]
 
 RANDAUGMENT_OPS = ('Identity', 'AutoContrast', 'Equalize', 'Rotate',
@@ -196,6 +201,16 @@ class SegRandAugment(BaseTransform):
         seg_fill (int): Seg-map value outside the warp. Defaults to 255.
         img_interpolation (str): Interpolation of the image warps.
             Defaults to 'nearest' (PIL's default in the official code).
+        norm_stretch (dict, optional): ``dict(mean, std, bgr_to_rgb=True)``
+            of the model's data preprocessor (mean/std in RGB). Given, the
+            ops run as in the official ``RandAugmentTransformPost``
+            (``datapipe/seg_transforms_cv.py:764-769``): on the crop
+            normalised with ``mean``/``std``, min-max stretched over all
+            its pixels and channels to ``uint8((x - lo) / (hi - lo) * 255)``,
+            and the result is mapped back to ``u / 255 * (hi - lo) + lo``
+            and un-normalised, so that the preprocessor's normalisation
+            gives exactly that value (the image becomes float32). None
+            (the default): the ops run on the uint8 crop itself.
     """
 
     def __init__(self,
@@ -207,7 +222,8 @@ class SegRandAugment(BaseTransform):
                  cutout_size: int = 32,
                  img_fill: int = 127,
                  seg_fill: int = 255,
-                 img_interpolation: str = 'nearest') -> None:
+                 img_interpolation: str = 'nearest',
+                 norm_stretch: Optional[dict] = None) -> None:
         super().__init__()
         ops = list(RANDAUGMENT_OPS if ops is None else ops)
         unknown = [o for o in ops if o not in RANDAUGMENT_OPS]
@@ -232,6 +248,43 @@ class SegRandAugment(BaseTransform):
         self.img_fill = int(img_fill)
         self.seg_fill = int(seg_fill)
         self.img_interpolation = img_interpolation
+        self.norm_stretch = None
+        if norm_stretch is not None:
+            extra = set(norm_stretch) - {'mean', 'std', 'bgr_to_rgb'}
+            if extra or not {'mean', 'std'} <= set(norm_stretch):
+                raise ValueError(
+                    'SegRandAugment: norm_stretch must be dict(mean=[3], '
+                    f'std=[3], bgr_to_rgb=bool), got {norm_stretch}')
+            mean = np.asarray(norm_stretch['mean'], np.float32)
+            std = np.asarray(norm_stretch['std'], np.float32)
+            if mean.shape != (3, ) or std.shape != (3, ) or (std <= 0).any():
+                raise ValueError(
+                    'SegRandAugment: norm_stretch mean/std must be 3 values '
+                    f'(std > 0), got {norm_stretch}')
+            if norm_stretch.get('bgr_to_rgb', True):
+                mean, std = mean[::-1].copy(), std[::-1].copy()
+            # in the channel order of the loaded image
+            self.norm_stretch = (mean, std)
+
+    def stretch(self, img: np.ndarray):
+        """The official min-max stretch of the normalised crop
+        (``seg_transforms_cv.py:764-767``): the uint8 image the ops see and
+        the ``(lo, hi)`` to map it back."""
+        mean, std = self.norm_stretch
+        norm = (img.astype(np.float32) - mean) / std
+        lo, hi = float(norm.min()), float(norm.max())
+        if hi <= lo:  # a constant crop (the official code divides by 0)
+            return np.full(img.shape, 0, np.uint8), (lo, hi)
+        # float -> uint8 truncates, as np.uint8() in the official code
+        return ((norm - lo) / (hi - lo) * 255.).astype(np.uint8), (lo, hi)
+
+    def unstretch(self, u: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        """Inverse of :meth:`stretch` (``seg_transforms_cv.py:769``), in
+        pixel units: the preprocessor's ``(x - mean) / std`` of the result
+        is ``u / 255 * (hi - lo) + lo``."""
+        mean, std = self.norm_stretch
+        norm = u.astype(np.float32) / 255. * (hi - lo) + lo
+        return (norm * std + mean).astype(np.float32)
 
     def sample_policy(self) -> List[Tuple[str, int]]:
         """The drawn ``(op, level)`` pairs of one image (np.random)."""
@@ -249,6 +302,8 @@ class SegRandAugment(BaseTransform):
                              f'{getattr(img, "dtype", type(img))} '
                              f'{getattr(img, "shape", "")}')
         h, w = img.shape[:2]
+        if self.norm_stretch is not None:
+            img, (lo, hi) = self.stretch(img)
         seg_keys = [k for k in results.get('seg_fields', []) if k in results]
         # (row + 1, col + 1, 1) as float: 0 outside after nearest warps
         coords = np.concatenate(
@@ -284,6 +339,8 @@ class SegRandAugment(BaseTransform):
         valid = coords[..., 2] > 0.5
         index = np.where(valid[..., None], coords[..., :2] - 1,
                          -1).astype(np.int32)
+        if self.norm_stretch is not None:
+            img = self.unstretch(img, lo, hi)
         results['img'] = np.ascontiguousarray(img)
         results[INDEX_KEY] = index
         results['strong_aug_ops'] = applied
@@ -293,7 +350,8 @@ class SegRandAugment(BaseTransform):
         return (f'{self.__class__.__name__}(num_ops={self.num_ops}, '
                 f'max_level={self.max_level}, prob={self.prob}, '
                 f'ops={self.ops}, num_cutouts={self.num_cutouts}, '
-                f'cutout_size={self.cutout_size})')
+                f'cutout_size={self.cutout_size}, '
+                f'norm_stretch={self.norm_stretch is not None})')
 
 
 @TRANSFORMS.register_module()
@@ -386,3 +444,187 @@ class PackSegInputsWithMaps(PackSemiSegInputs):
             data = to_tensor(np.ascontiguousarray(arr).astype(np.int64))
             packed['data_samples'].set_field(PixelData(data=data), key)
         return packed
+
+
+@TRANSFORMS.register_module()
+class IgnoreFixedRegion(BaseTransform):
+    """Set a fixed image region to ``ignore_index`` in seg maps.
+
+    The official three-stage Cityscapes loader ignores the ego-vehicle and
+    border region in every pseudo-mask it loads
+    (``datapipe/cityscapes_dataset.py:75,96-97``): ``data/images/
+    ego_vehicle.png`` of the official repository (1024x2048, 1 in the
+    region, about 10 % of the pixels) is subsampled ``[::2, ::2]`` to its
+    512x1024 maps, and the pixels where it is >= 0.5 become 255.
+
+    Here ``mask_file`` is read once (first channel); a pixel is in the
+    region where it is >= 0.5. A map of the mask's size uses it as is; a map
+    ``k`` times smaller in both sides (integer ``k``) uses ``mask[::k,
+    ::k]``, as the official code does for ``k = 2``. Use it right after the
+    map is loaded (before any resize or crop).
+
+    Required Keys: the keys of ``keys`` (missing ones are skipped).
+
+    Modified Keys: the keys of ``keys``.
+
+    Args:
+        mask_file (str): Image file of the region (nonzero = ignored).
+        keys (Sequence[str]): Seg maps to mask. Defaults to
+            ``('gt_seg_map', )``.
+        ignore_index (int): Value written. Defaults to 255.
+    """
+
+    def __init__(self,
+                 mask_file: str,
+                 keys: Sequence[str] = ('gt_seg_map', ),
+                 ignore_index: int = 255) -> None:
+        super().__init__()
+        if not mask_file:
+            raise ValueError('IgnoreFixedRegion needs mask_file (the '
+                             'region image, e.g. the official '
+                             'data/images/ego_vehicle.png)')
+        self.mask_file = mask_file
+        self.keys = tuple(keys)
+        self.ignore_index = int(ignore_index)
+        self._region: Optional[np.ndarray] = None
+
+    @property
+    def region(self) -> np.ndarray:
+        """``(H, W)`` bool, True in the ignored region."""
+        if self._region is None:
+            if not osp.isfile(self.mask_file):
+                raise FileNotFoundError(
+                    f'IgnoreFixedRegion: mask_file {self.mask_file} not '
+                    'found (configs/three_stage/README.md: "Ego-vehicle '
+                    'mask" says where to get it)')
+            with Image.open(self.mask_file) as im:
+                arr = np.array(im)
+            if arr.ndim == 3:
+                arr = arr[..., 0]
+            self._region = arr >= 0.5
+        return self._region
+
+    def region_for(self, shape: Tuple[int, int]) -> np.ndarray:
+        """The region at a map's ``(H, W)`` (see the class docstring)."""
+        region = self.region
+        if tuple(shape) == region.shape:
+            return region
+        mh, mw = region.shape
+        h, w = shape
+        if h and w and mh % h == 0 and mw % w == 0 and mh // h == mw // w:
+            k = mh // h
+            return region[::k, ::k]
+        raise ValueError(
+            f'IgnoreFixedRegion: a seg map of shape {tuple(shape)} does not '
+            f'fit the mask {self.mask_file} of shape {region.shape} (same '
+            'size or an integer fraction of it expected)')
+
+    def transform(self, results: dict) -> dict:
+        for key in self.keys:
+            if results.get(key) is None:
+                continue
+            seg = results[key].copy()
+            seg[self.region_for(seg.shape[:2])] = self.ignore_index
+            results[key] = seg
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(mask_file={self.mask_file!r}, '
+                f'keys={self.keys}, ignore_index={self.ignore_index})')
+
+
+# Cityscapes labelIds -> trainIds (cityscapesscripts; every other id is void)
+CITYSCAPES_LABEL_ID_TO_TRAIN_ID = {
+    7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9,
+    23: 10, 24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18
+}
+
+
+def block_majority(seg: np.ndarray, factor: int) -> np.ndarray:
+    """Most frequent value of each ``factor x factor`` block, the smallest
+    value on ties (``np.argmax`` over the counts, as the official
+    ``tools/convert_cityscapes.py:17-24``)."""
+    h, w = seg.shape[0] // factor, seg.shape[1] // factor
+    blocks = seg[:h * factor, :w * factor].reshape(h, factor, w, factor)
+    best = np.zeros((h, w), seg.dtype)
+    best_count = np.zeros((h, w), np.int32)
+    for value in np.unique(blocks):  # ascending: ties keep the smaller
+        count = (blocks == value).sum(axis=(1, 3))
+        better = count > best_count
+        best[better], best_count[better] = value, count[better]
+    return best
+
+
+@TRANSFORMS.register_module()
+class BlockDownsample(BaseTransform):
+    """The official three-stage Cityscapes conversion as a transform.
+
+    ``tools/convert_cityscapes.py`` of the official code stores every image
+    and label ``factor`` (2) times smaller, and training and evaluation run
+    on those (512x1024) files: the image is the mean of each ``factor x
+    factor`` block, truncated to uint8 (``:45``, skimage
+    ``downscale_local_mean``), the label the majority vote of each block of
+    ``gtFine_labelIds`` (``:17-24,46``), mapped to train ids when loaded
+    (``datapipe/cityscapes_dataset.py:56-62,151-159``).
+
+    A ``gt_seg_map`` already at the downsampled size (a pseudo-mask predicted
+    at 512x1024, the list's second column) is kept as it is.
+
+    Both become the sample's ``ori_shape`` too, so mmseg's segmentor returns
+    its prediction at the downsampled size and ``IoUMetric`` scores it
+    against the voted labels: the official evaluation protocol
+    (``main.py:380-402``).
+
+    Required Keys: img, gt_seg_map (optional).
+
+    Modified Keys: img, gt_seg_map, img_shape, ori_shape.
+
+    Args:
+        factor (int): Block side. Defaults to 2.
+        label_id_to_train_id (bool): The loaded labels are Cityscapes
+            ``labelIds``: vote on them and map the result to train ids
+            (void -> 255), as the official code. Defaults to False (vote on
+            the loaded values as they are). Not applied to a map kept at
+            its size.
+    """
+
+    def __init__(self, factor: int = 2,
+                 label_id_to_train_id: bool = False) -> None:
+        super().__init__()
+        if int(factor) < 1:
+            raise ValueError(f'BlockDownsample: factor must be >= 1, got '
+                             f'{factor}')
+        self.factor = int(factor)
+        self.label_id_to_train_id = bool(label_id_to_train_id)
+        self._lut = np.full(256, 255, np.uint8)
+        for label_id, train_id in CITYSCAPES_LABEL_ID_TO_TRAIN_ID.items():
+            self._lut[label_id] = train_id
+
+    def transform(self, results: dict) -> dict:
+        k = self.factor
+        img = results['img']
+        h, w = img.shape[0] // k, img.shape[1] // k
+        blocks = img[:h * k, :w * k].astype(np.float64).reshape(
+            h, k, w, k, *img.shape[2:])
+        results['img'] = blocks.mean(axis=(1, 3)).astype(img.dtype)
+        seg = results.get('gt_seg_map')
+        if seg is not None and seg.shape[:2] != (h, w):
+            if seg.shape[:2] != img.shape[:2]:
+                raise ValueError(
+                    f'BlockDownsample: gt_seg_map {seg.shape} fits neither '
+                    f'the image {img.shape[:2]} nor its downsampled size '
+                    f'{(h, w)}')
+            seg = block_majority(seg, k)
+            if self.label_id_to_train_id:
+                if seg.max() > 255:
+                    raise ValueError('BlockDownsample: labelIds above 255')
+                seg = self._lut[seg]
+            results['gt_seg_map'] = seg
+        results['img_shape'] = (h, w)
+        results['ori_shape'] = (h, w)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(factor={self.factor}, '
+                'label_id_to_train_id='
+                f'{self.label_id_to_train_id})')

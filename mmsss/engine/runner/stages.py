@@ -24,8 +24,10 @@ are left out of a stage config (see ``RUNNER_CONFIG_KEYS``).
 Work dir layout: ``<work_dir>/<stage>/`` is the stage's mmengine work dir
 (checkpoints, logs) plus ``final.pth`` (f_θ as a plain mmseg segmentor
 checkpoint: the model named by ``semi_test_cfg.predict_on``, the teacher by
-default) and ``metrics.json`` (its validation metrics; written last: a stage
-is finished when it exists); ``<work_dir>/pseudo_masks/<stage>/`` holds the
+default), ``val_history.json`` (every periodic validation) and
+``metrics.json`` (the final weights' validation metrics and the best of the
+periodic ones, ``best_mIoU``/``best_iter``; written last: a stage is
+finished when it exists); ``<work_dir>/pseudo_masks/<stage>/`` holds the
 pseudo-masks predicted by that stage's f_θ for the next stage (finished when
 its ``summary.json`` exists; the engine writes atomically). Running the
 pipeline again skips finished stages, resumes an interrupted stage from its
@@ -53,7 +55,8 @@ from ...utils.checkpoint import load_checkpoint_checked
 
 __all__ = [
     'PSEUDO_MASK_TOKEN', 'FINAL_CHECKPOINT', 'METRICS_FILE',
-    'RUNNER_CONFIG_KEYS', 'build_stage_config', 'f_theta_config',
+    'VAL_HISTORY_FILE', 'RUNNER_CONFIG_KEYS', 'build_stage_config',
+    'f_theta_config', 'best_of_history', 'check_input_files',
     'run_stages', 'format_table',
     'stage_dirs'
 ]
@@ -171,14 +174,41 @@ def f_theta_config(stage_cfg: Config) -> dict:
     return dict(model=model, which=None)
 
 
-class _LastValHook(Hook):
-    """Remembers the metrics and iteration of the latest validation."""
+VAL_HISTORY_FILE = 'val_history.json'
 
-    def __init__(self) -> None:
+
+class _ValHistoryHook(Hook):
+    """Records every validation of a stage (iteration and scalar metrics)
+    in ``<work_dir>/val_history.json``, kept across a resume, so that the
+    best of the periodic evaluations can be reported next to the final one
+    (the official ``Best_mIoU``, ``main.py:409-412,421``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
         self.iter, self.metrics = None, None
+        self.history = (_read_json(path) or []) if path else []
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         self.iter, self.metrics = runner.iter, dict(metrics or {})
+        self.history = [h for h in self.history if h['iter'] != runner.iter]
+        self.history.append(
+            dict(iter=int(runner.iter), metrics=_scalar_metrics(
+                self.metrics)))
+        if dist.get_rank() == 0:
+            atomic_write_text(self.path, json.dumps(self.history, indent=1))
+
+
+def best_of_history(history: List[dict], key: str) -> dict:
+    """``best_mIoU`` and ``best_iter`` of the validation with the highest
+    ``key`` (the earliest on ties, as the official strict ``<``); None
+    without one."""
+    best = None
+    for h in history:
+        value = h.get('metrics', {}).get(key)
+        if value is not None and (best is None or value > best[0]):
+            best = (value, h['iter'])
+    return dict(best_mIoU=None if best is None else best[0],
+                best_iter=None if best is None else best[1])
 
 
 def _f_theta_state(model, which: Optional[str]) -> dict:
@@ -221,7 +251,7 @@ def _train_stage(cfg: Config, k: int, pseudo_dir: Optional[str]) -> dict:
         f' in {work_dir}',
         logger='current')
     runner = Runner.from_cfg(scfg)
-    last_val = _LastValHook()
+    last_val = _ValHistoryHook(osp.join(work_dir, VAL_HISTORY_FILE))
     runner.register_hook(last_val, priority='LOWEST')
     runner.train()
     metrics = {}
@@ -229,16 +259,18 @@ def _train_stage(cfg: Config, k: int, pseudo_dir: Optional[str]) -> dict:
         if last_val.iter == runner.iter and last_val.metrics is not None:
             metrics = last_val.metrics  # the loop validated at its end
         else:
-            metrics = runner.val_loop.run()
+            metrics = runner.val_loop.run()  # recorded by the hook too
         metrics = _scalar_metrics(metrics)
     f_cfg = f_theta_config(scfg)
     state = _f_theta_state(runner.model, f_cfg['which'])
+    key = 'mIoU' if f_cfg['which'] is None else f'{f_cfg["which"]}/mIoU'
     record = dict(
         stage=stage['name'],
         iter=int(runner.iter),
         resumed_from=latest,
         f_theta=f_cfg['which'] or 'model',
         mIoU=_f_theta_miou(metrics, f_cfg['which']),
+        **best_of_history(last_val.history, key),
         metrics=metrics)
     if dist.get_rank() == 0:
         atomic_save(
@@ -297,6 +329,34 @@ def _read_json(path: str) -> Optional[dict]:
         return json.load(f)
 
 
+# transforms that read a fixed input file: type -> argument
+_INPUT_FILES = dict(IgnoreFixedRegion='mask_file')
+
+
+def check_input_files(cfg: Config) -> None:
+    """Fail before stage 1 if a fixed input file that a later stage reads
+    (e.g. the ego-vehicle mask of ``IgnoreFixedRegion``) is missing."""
+
+    def walk(obj, where):
+        if isinstance(obj, dict):
+            arg = _INPUT_FILES.get(obj.get('type'))
+            if arg is not None and not osp.isfile(str(obj.get(arg))):
+                raise FileNotFoundError(
+                    f'{where}: {obj["type"]}.{arg} = {obj.get(arg)!r} does '
+                    'not exist (see the method README for where to get it)')
+            for k, v in obj.items():
+                walk(v, f'{where}.{k}')
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                walk(v, f'{where}[{i}]')
+
+    cfg_dict = cfg._cfg_dict.to_dict()
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'pseudo_masks', *{s.get('template') for s in _stages(cfg)
+                                  if s.get('template')}):
+        walk(cfg_dict.get(key), key)
+
+
 def run_stages(cfg: Config, stop_after: Optional[int] = None) -> List[dict]:
     """Run (or resume) every stage of ``cfg`` in order.
 
@@ -312,6 +372,7 @@ def run_stages(cfg: Config, stop_after: Optional[int] = None) -> List[dict]:
         for the last stage), the stage's ``metrics`` and the folders.
     """
     stages = _stages(cfg)
+    check_input_files(cfg)
     n = len(stages) if stop_after is None else min(stop_after, len(stages))
     records, pseudo_dir = [], None
     for k in range(n):
@@ -331,6 +392,8 @@ def run_stages(cfg: Config, stop_after: Optional[int] = None) -> List[dict]:
             stage=stage['name'],
             status=status,
             mIoU=done.get('mIoU'),
+            best_mIoU=done.get('best_mIoU'),
+            best_iter=done.get('best_iter'),
             metrics=done.get('metrics', {}),
             work_dir=dirs['work_dir'],
             pseudo_masks=None,
@@ -353,16 +416,24 @@ def run_stages(cfg: Config, stop_after: Optional[int] = None) -> List[dict]:
 
 
 def format_table(records: List[dict]) -> str:
-    """One table of per-stage f_θ mIoU and pseudo-mask accuracy."""
+    """One table of per-stage f_θ mIoU (final weights and the best of the
+    periodic validations, which the official code reports) and
+    pseudo-mask accuracy."""
 
     def fmt(v, scale=1.):
         return '-' if v is None else f'{v * scale:.2f}'
 
-    rows = [('stage', 'mIoU (f_θ)', 'pseudo-mask acc. (%)', 'status')]
+    def best(r):
+        if r.get('best_mIoU') is None:
+            return '-'
+        return f'{fmt(r["best_mIoU"])} @ {r["best_iter"]}'
+
+    rows = [('stage', 'final mIoU (f_θ)', 'best mIoU @ iter',
+             'pseudo-mask acc. (%)', 'status')]
     for r in records:
-        rows.append((r['stage'], fmt(r['mIoU']),
+        rows.append((r['stage'], fmt(r['mIoU']), best(r),
                      fmt(r['pseudo_mask_accuracy'], 100.), r['status']))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         ' | '.join(c.ljust(w) for c, w in zip(row, widths)) for row in rows
     ]
