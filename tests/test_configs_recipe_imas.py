@@ -400,3 +400,96 @@ def test_readmes_have_the_recipe_tables():
         assert '## Recipe: paper, official code, ours (issue 17)' in text
         assert '| setting | paper | official code (file:line) | ours | ' \
             'note |' in text
+
+
+# ---------------------------------------------------------------------------
+# Ablations (configs/imas/ablation): R101 on blended 1,323 as the paper's
+# Table 5 (HagSeg Table 4 spells out every row). name -> (semi_train_cfg
+# changes over ../voc_blended_1323_r101.py, whether the strong view keeps
+# the intensity augmentation)
+_NONE = dict(adaptive_loss=False, adaptive_intensity=False,
+             adaptive_cutmix=False)
+IMAS_ABLATIONS = {
+    # Table 5 rows 2-4 and their standard counterparts (HagSeg rows 2-7)
+    'adaptive-loss-only': (
+        {**_NONE, 'adaptive_loss': True, 'use_cutmix_branch': False}, False),
+    'standard-loss-only': ({**_NONE, 'use_cutmix_branch': False}, False),
+    'adaptive-intensity-only': (
+        {**_NONE, 'adaptive_intensity': True, 'use_cutmix_branch': False},
+        True),
+    'standard-intensity-only': ({**_NONE, 'use_cutmix_branch': False}, True),
+    'adaptive-cutmix-only': (
+        {**_NONE, 'adaptive_cutmix': True, 'use_intensity_branch': False},
+        True),
+    'standard-cutmix-only': ({**_NONE, 'use_intensity_branch': False}, True),
+    # HagSeg row 8: all three standard
+    'no-adaptive': (_NONE, True),
+    # not rows of the paper's tables
+    'no-adaptive-loss': (dict(adaptive_loss=False), True),
+    'no-adaptive-intensity': (dict(adaptive_intensity=False), True),
+    'no-adaptive-cutmix': (dict(adaptive_cutmix=False), True),
+    'hardness-high-ratios': (dict(hardness_strategy='high-ratios'), True),
+    'hardness-losses': (dict(hardness_strategy='losses'), True),
+}
+_ABLATION_PREFIX = 'ablation/voc_blended_1323_r101_'
+
+
+def test_imas_ablations_are_all_listed():
+    import glob
+    found = {
+        osp.basename(p)[len('voc_blended_1323_r101_'):-3]
+        for p in glob.glob(osp.join(ROOT, 'configs', 'imas', 'ablation',
+                                    '*.py'))
+        if not osp.basename(p).startswith('imas_')
+    }
+    assert found == set(IMAS_ABLATIONS)
+
+
+@pytest.mark.parametrize('name', sorted(IMAS_ABLATIONS))
+def test_imas_ablation_changes_only_its_switches(name):
+    """Each ablation is the R101 blended-1323 config (the paper's Table 5
+    setting) with its own semi_train_cfg switches and, for the rows without
+    strong augmentation, a strong view equal to the weak one."""
+    changes, keeps_intensity = IMAS_ABLATIONS[name]
+    base = _load('imas', 'voc_blended_1323_r101')
+    cfg = _load('imas', _ABLATION_PREFIX + name)
+    expected = _effective_semi_cfg('imas', base.model.semi_train_cfg)
+    expected.update(changes)
+    assert _effective_semi_cfg('imas', cfg.model.semi_train_cfg) == expected
+    assert cfg.model.segmentor.backbone.depth == 101
+    strong = cfg.train_dataloader.dataset.datasets[1].pipeline[-1][
+        'unsup_strong']
+    assert ('StrongIntensityAug' in _types(strong)) == keeps_intensity
+    assert _types(strong)[-1] == 'PackSemiSegInputs'
+    # everything else is the base config's
+    a, b = base.to_dict(), cfg.to_dict()
+    for d in (a, b):
+        d['model'].pop('semi_train_cfg')
+        d['train_dataloader']['dataset']['datasets'][1]['pipeline'][-1].pop(
+            'unsup_strong')
+        for key in ('unlabeled_pipeline', 'unlabeled_dataset'):
+            d.pop(key, None)
+    assert a == b
+
+
+@pytest.mark.parametrize('branch', ['use_cutmix_branch',
+                                    'use_intensity_branch'])
+def test_imas_single_branch_steps(branch):
+    """The Table 5 rows with one strong branch switched off train: the
+    other branch alone carries the unsupervised loss."""
+    import torch
+
+    from tests._tiny import make_multi_batch, tiny_semi_model
+    import mmsss  # noqa: F401
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        # CutMix always triggered: an untriggered batch of a CutMix-only
+        # run has no unsupervised term at all
+        model = tiny_semi_model('IMASSegmentor', conf_thresh=0.0,
+                                adaptive_cutmix=False,
+                                cutmix=dict(prob=1.0), **{branch: False})
+        model.train()
+        losses = model.loss(*make_multi_batch())
+    assert torch.isfinite(losses['unsup_loss_ce'])
+    assert losses['unsup_loss_ce'].requires_grad
+    assert ('unsup_cutmix_rate' in losses) == (branch != 'use_cutmix_branch')

@@ -1,9 +1,0 @@
-# iMAS ablation (paper Table 5 / appendix): only the adaptive intensity
-# augmentation. PASCAL VOC blended, 1,323 labels, DeepLabV3+ R50; the full
-# method is ../voc_blended_1323_r50.py.
-_base_ = '../voc_blended_1323_r50.py'
-model = dict(
-    semi_train_cfg=dict(
-        adaptive_loss=False,
-        adaptive_intensity=True,
-        adaptive_cutmix=False))
