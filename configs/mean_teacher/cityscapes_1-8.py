@@ -31,7 +31,10 @@ segmentor.auxiliary_head = dict(
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     align_corners=False,
     loss_decode=dict(ohem_ce, loss_weight=0.4))
-segmentor.test_cfg = dict(mode='slide', crop_size=(769, 769), stride=(512, 512))
+# iMAS validate_citys (train_semi.py:693-720): windows cut at the border,
+# softmax summed
+segmentor.test_cfg = dict(
+    mode='slide_official', crop_size=(769, 769), stride=(512, 512))
 model = dict(
     _delete_=True,
     type='MeanTeacherSegmentor',
@@ -39,7 +42,10 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(conf_thresh=0.7, unsup_weight=1.0),
+    # λ_u = 3 (official loss_weight: 3.0, exps/citys_semi372/
+    # config_semi.yaml:65; paper Sec. 4.2); CutMix partners drawn by
+    # torch.randperm (segmentor default, cutmix_tensor.py:165)
+    semi_train_cfg=dict(conf_thresh=0.7, unsup_weight=3.0),
     semi_test_cfg=dict(predict_on='teacher'))
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = '../splits/cityscapes/372/labeled.txt'

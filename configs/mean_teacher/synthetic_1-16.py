@@ -15,7 +15,8 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(conf_thresh=0.9, unsup_weight=1.0),
+    # λ_u = 3 and randperm partners as the recipe (voc_1-8.py)
+    semi_train_cfg=dict(conf_thresh=0.9, unsup_weight=3.0),
     semi_test_cfg=dict(predict_on='teacher'))
 # from scratch: a higher lr, and no x10 on the head
 optim_wrapper = dict(

@@ -29,7 +29,10 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    semi_train_cfg=dict(conf_thresh=0.95, unsup_weight=1.0),
+    # λ_u = 3 (official loss_weight: 3.0, iMAS VOC logs, e.g. 183-2.log:55;
+    # paper Sec. 4.2, 'Impact of hyper-parameters'); CutMix partners drawn
+    # by torch.randperm (segmentor default, cutmix_tensor.py:165)
+    semi_train_cfg=dict(conf_thresh=0.95, unsup_weight=3.0),
     semi_test_cfg=dict(predict_on='teacher'))
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = '../../splits/pascal/183/labeled.txt'

@@ -415,3 +415,123 @@ def test_failed_write_keeps_the_previous_checkpoint(synthetic_voc_root,
     with open(tmp_path / 'last_checkpoint') as f:
         assert osp.basename(f.read()) == 'iter_2.pth'
     assert final_state(tmp_path, 2)['meta']['iter'] == 2
+
+
+# ----------------------------------------------- random draws across GPUs
+def _rank_draws(rank, world, init_file, out_file):
+    """One process of ``test_iteration_draws_per_rank_and_resume``: the
+    draws of iterations 0-3 after ``RandomStateHook.before_train_iter``,
+    then again from iteration 2 in a fresh hook after unrelated draws (a
+    resumed process), for three set-ups; gathered on rank 0."""
+    import random
+    from types import SimpleNamespace
+
+    import numpy as np
+    import torch.distributed as torch_dist
+
+    from mmsss.engine.hooks.random_state_hook import RandomStateHook
+    from mmsss.models.utils import rejection_cutmix_boxes
+    torch.set_num_threads(1)
+    torch_dist.init_process_group(
+        'gloo', init_method=f'file://{init_file}', rank=rank,
+        world_size=world)
+
+    def draws(hook, runner):
+        hook.before_train_iter(runner, runner.iter)
+        boxes, trigger = rejection_cutmix_boxes(8, (32, 32))
+        return (boxes, trigger, torch.rand(3), np.random.rand(3),
+                random.random())
+
+    out = {}
+    setups = dict(
+        # the model's attribute (MeanTeacherSegmentor False, UniMatch True)
+        same=(False, {}, None),
+        per_rank=(True, {}, None),
+        # mmengine's switch (runner.seed = seed + rank) and the hook's
+        diff_rank_seed=(False, dict(seed=5, diff_rank_seed=True), None),
+        forced_off=(True, {}, False))
+    for name, (flag, randomness, rank_seed) in setups.items():
+        model = SimpleNamespace(iteration_seed_per_rank=flag)
+        seed = 5 + (rank if randomness.get('diff_rank_seed') else 0)
+        runner = SimpleNamespace(
+            iter=0, seed=seed, _randomness_cfg=randomness, model=model)
+        hook = RandomStateHook(rank_seed=rank_seed)
+        straight = []
+        for it in range(4):
+            runner.iter = it
+            straight.append(draws(hook, runner))
+        torch.manual_seed(1000 + rank)  # whatever ran before the resume
+        random.random(), np.random.rand(), torch.rand(5)
+        resumed = RandomStateHook(rank_seed=rank_seed)
+        again = []
+        for it in (2, 3):
+            runner.iter = it
+            again.append(draws(resumed, runner))
+        out[name] = dict(straight=straight, again=again,
+                         base_seed=hook._seed(runner))
+    gathered = [None] * world
+    torch_dist.all_gather_object(gathered, out)
+    if rank == 0:
+        torch.save(gathered, out_file)
+    torch_dist.destroy_process_group()
+
+
+def _same(a, b):
+    return all(
+        torch.equal(torch.as_tensor(x), torch.as_tensor(y))
+        for x, y in zip(a, b))
+
+
+def test_iteration_draws_per_rank_and_resume(tmp_path):
+    """Two gloo processes: with the rank in the per-iteration seed (the
+    model says so, or ``diff_rank_seed``) rank 0 and rank 1 draw other
+    CutMix boxes / triggers / numbers in every iteration; without it
+    (mean teacher, iMAS: the official code seeds all ranks alike) the same;
+    either way a fresh hook (a resume) repeats each rank's own draws, and
+    the per-sample pipeline seed is the same on both ranks."""
+    import torch.multiprocessing as mp
+    out_file = tmp_path / 'draws.pth'
+    mp.spawn(
+        _rank_draws,
+        args=(2, str(tmp_path / 'init'), str(out_file)),
+        nprocs=2,
+        join=True)
+    r0, r1 = torch.load(out_file, weights_only=False)
+    for name in ('same', 'per_rank', 'diff_rank_seed', 'forced_off'):
+        for r in (r0, r1):
+            s = r[name]['straight']
+            # a resumed process draws what the straight one drew
+            for it in (2, 3):
+                assert _same(s[it], r[name]['again'][it - 2]), (name, it)
+            # and every iteration draws anew
+            assert not _same(s[0], s[1]), name
+        assert r0[name]['base_seed'] == r1[name]['base_seed'] == 5
+        per_iter = [
+            _same(a, b)
+            for a, b in zip(r0[name]['straight'], r1[name]['straight'])
+        ]
+        if name in ('per_rank', 'diff_rank_seed'):
+            assert not any(per_iter), name
+            # the boxes themselves differ (not only the other streams)
+            assert all(not torch.equal(a[0], b[0]) for a, b in zip(
+                r0[name]['straight'], r1[name]['straight'])), name
+        else:
+            assert all(per_iter), name
+
+
+def test_methods_declare_their_official_rank_seeding():
+    """``iteration_seed_per_rank`` of each method (recipe tables, row
+    "random draws across GPUs"): the same draws on every GPU for the
+    mean teacher / iMAS (and ESL, on the mean teacher's draws), every GPU
+    its own for UniMatch / FixMatch (official boxes drawn per sample in
+    each rank's dataloader workers)."""
+    from mmsss.models.segmentors import (ESLSegmentor, FixMatchSegmentor,
+                                         IMASSegmentor, MeanTeacherSegmentor,
+                                         UniMatchSegmentor)
+    for cls in (MeanTeacherSegmentor, IMASSegmentor, ESLSegmentor):
+        assert cls.iteration_seed_per_rank is False, cls
+    for cls in (UniMatchSegmentor, FixMatchSegmentor):
+        assert cls.iteration_seed_per_rank is True, cls
+    from mmsss.engine.hooks.random_state_hook import RandomStateHook
+    with pytest.raises(TypeError, match='rank_seed'):
+        RandomStateHook(rank_seed='yes')

@@ -1,6 +1,9 @@
-"""CutMix partners (issue 17, bug 1): no image is its own partner when the
-batch has two or more images, partners are uniform over the other images,
-and the logged ``unsup_cutmix_rate`` is the fraction of images really mixed.
+"""CutMix partners: the mean teacher's default is the official
+``torch.randperm`` (issue 25 point 6: an image is its own partner with
+probability 1/N); the ``'shift'`` switch (issue 17, bug 1) never pairs an
+image with itself when the batch has two or more images and draws the other
+images uniformly; the logged ``unsup_cutmix_rate`` is the fraction of images
+really mixed.
 """
 import pytest
 import torch
@@ -26,8 +29,8 @@ def _partner_counts(plan_fn, num):
 
 
 @pytest.mark.parametrize('num', range(2, 9))
-def test_mean_teacher_partners_are_other_images_uniformly(num):
-    model = tiny_semi_model()
+def test_shift_pairing_partners_are_other_images_uniformly(num):
+    model = tiny_semi_model(cutmix=dict(pairing='shift'))
     counts = _partner_counts(
         lambda: model.cutmix_plan({}, num, (8, 8), 'cpu'), num)
     assert counts.diagonal().sum() == 0  # never the image itself
@@ -39,12 +42,20 @@ def test_mean_teacher_partners_are_other_images_uniformly(num):
     assert (off - expected).abs().max() <= tol, counts
 
 
-def test_randperm_pairing_switch_can_pair_an_image_with_itself():
-    model = tiny_semi_model(cutmix=dict(pairing='randperm'))
-    counts = _partner_counts(lambda: model.cutmix_plan({}, 2, (8, 8), 'cpu'),
-                             2)
-    # identity with probability 1/2
-    assert 0.4 < counts[0, 0].item() / DRAWS < 0.6
+@pytest.mark.parametrize('num', [2, 3, 5])
+def test_default_pairing_is_the_official_randperm(num):
+    """Default partners: uniform permutations (official ``torch.randperm``,
+    imas/dataset/cutmix_tensor.py:165), so ``pair[i] == j`` with
+    probability 1/N for every j, the image itself included."""
+    model = tiny_semi_model()
+    assert model.semi_train_cfg['cutmix']['pairing'] == 'randperm'
+    counts = _partner_counts(
+        lambda: model.cutmix_plan({}, num, (8, 8), 'cpu'), num)
+    p = 1. / num
+    tol = 5 * (DRAWS * p * (1 - p))**0.5
+    assert (counts.double() - DRAWS * p).abs().max() <= tol, counts
+    # the image itself about DRAWS / N times per row: not the shift
+    assert (counts.diagonal().double() > DRAWS * p - tol).all()
     with pytest.raises(ValueError, match='pairing'):
         tiny_semi_model(cutmix=dict(pairing='random'))
 
@@ -175,10 +186,19 @@ def test_imas_logged_rate_counts_the_odd_median_as_not_mixed():
     assert losses['unsup_cutmix_trigger_rate'].item() == 1.
 
 
-def test_imas_random_pairing_never_self():
+def test_imas_random_pairing_is_randperm_unless_shift():
+    """iMAS with adaptive CutMix off: the official ``cut_mix_using_v``
+    partners (``torch.randperm``, the image itself included) by default,
+    never the image itself with ``pairing='shift'``."""
+    e = torch.full((4, ), 0.5)
     model = tiny_semi_model(
         'IMASSegmentor', adaptive_cutmix=False, cutmix=dict(prob=1.0))
-    e = torch.full((4, ), 0.5)
+    counts = _partner_counts(
+        lambda: model.cutmix_plan({'easiness': e}, 4, (8, 8), 'cpu'), 4)
+    assert (counts.diagonal().double() > DRAWS / 4 * 0.8).all()
+    model = tiny_semi_model(
+        'IMASSegmentor', adaptive_cutmix=False,
+        cutmix=dict(prob=1.0, pairing='shift'))
     counts = _partner_counts(
         lambda: model.cutmix_plan({'easiness': e}, 4, (8, 8), 'cpu'), 4)
     assert counts.diagonal().sum() == 0

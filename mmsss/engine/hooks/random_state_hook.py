@@ -9,9 +9,17 @@ point differ from the run that was never interrupted.
 
 - **per-iteration streams**: before every training iteration it seeds
   torch (CPU and every CUDA device), ``np.random`` and ``random`` from
-  ``(run seed, iteration[, rank])`` (rank only with
-  ``randomness.diff_rank_seed``), so what one iteration draws does not
-  depend on what ran before it (validation, a hook, a resume);
+  ``(run seed, iteration[, rank])``, so what one iteration draws does not
+  depend on what ran before it (validation, a hook, a resume). Whether the
+  rank is in that seed (so each GPU draws its own CutMix boxes, triggers,
+  partners, dropout masks) follows the official code of the method: the
+  model's ``iteration_seed_per_rank`` attribute (``rank_seed=None``, the
+  default), e.g. False for the mean teacher and iMAS, whose official code
+  seeds every process with the same ``--seed`` (identical draws on every
+  GPU), True for UniMatch, whose boxes are drawn per sample in each rank's
+  dataloader workers (recipe tables, row "random draws across GPUs");
+  ``randomness.diff_rank_seed=True`` or ``rank_seed=True`` puts it in for
+  any method;
 - **saved states**: every checkpoint holds each rank's torch CPU, CUDA,
   numpy and Python states at the time it was written
   (``checkpoint['random_state']``, gathered from all ranks); a resume puts
@@ -22,7 +30,9 @@ point differ from the run that was never interrupted.
 - **per-sample pipeline seeds**: before training it makes the training
   sampler yield seeded keys (:func:`~mmsss.datasets.samplers.
   install_sample_seeds`), so the augmentation of every sample depends on
-  ``(seed, index, draw)`` only, not on the dataloader worker.
+  ``(seed, index, draw)`` only, not on the dataloader worker nor the rank
+  (``seed`` is the configured ``randomness.seed``, without the rank that
+  mmengine adds to ``runner.seed`` under ``diff_rank_seed``).
 
 It is a default hook (``default_hooks.random_state`` in
 ``configs/_base_/default_runtime.py``), so configs that replace
@@ -40,6 +50,7 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
 from ...datasets.samplers.sample_seed import install_sample_seeds, sample_seed
+from ...utils import unwrap_model
 
 __all__ = ['RandomStateHook', 'get_random_state', 'set_random_state',
            'RANDOM_STATE_KEY']
@@ -94,6 +105,10 @@ def set_random_state(state: dict) -> None:
             torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
 
 
+def _randomness_cfg(runner) -> dict:
+    return getattr(runner, '_randomness_cfg', None) or {}
+
+
 def seed_everything(seed: int) -> None:
     """Seed torch (CPU, all CUDA devices), ``np.random`` and ``random``."""
     torch.manual_seed(seed)
@@ -111,21 +126,56 @@ class RandomStateHook(Hook):
             to True.
         sample_seeds (bool): Give the training sampler per-sample pipeline
             seeds. Defaults to True.
+        rank_seed (bool, optional): Put the rank into the per-iteration
+            seed (each GPU draws its own boxes, triggers, ...). None (the
+            default): True with ``randomness.diff_rank_seed``, else the
+            model's ``iteration_seed_per_rank`` attribute (False if it has
+            none), which says what the method's official code does.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self,
                  per_iteration: bool = True,
-                 sample_seeds: bool = True) -> None:
+                 sample_seeds: bool = True,
+                 rank_seed: Optional[bool] = None) -> None:
         self.per_iteration = bool(per_iteration)
         self.sample_seeds = bool(sample_seeds)
+        if rank_seed is not None and not isinstance(rank_seed, bool):
+            raise TypeError('RandomStateHook: rank_seed must be None, True '
+                            f'or False, got {rank_seed!r}')
+        self.rank_seed = rank_seed
         self._gathered = None
 
     @staticmethod
     def _seed(runner) -> int:
+        """The configured run seed, the same on every rank: mmengine's
+        ``runner.seed`` has the rank added under ``diff_rank_seed``
+        (``set_random_seed``), taken off again here."""
         seed = getattr(runner, 'seed', None)
-        return 0 if seed is None else int(seed)
+        if seed is None:
+            return 0
+        if _randomness_cfg(runner).get('diff_rank_seed', False):
+            seed = int(seed) - dist.get_rank()
+        return int(seed)
+
+    def seeds_per_rank(self, runner) -> bool:
+        """Whether the per-iteration seed holds the rank (see
+        ``rank_seed``)."""
+        if self.rank_seed is not None:
+            return self.rank_seed
+        if _randomness_cfg(runner).get('diff_rank_seed', False):
+            return True
+        model = unwrap_model(getattr(runner, 'model', None))
+        return bool(getattr(model, 'iteration_seed_per_rank', False))
+
+    def iteration_seed(self, runner) -> int:
+        """The seed of every generator for the coming iteration
+        ``runner.iter``: ``sample_seed(seed, ·, iteration, rank or 0)``
+        (rank 0's seed is the same with and without the rank)."""
+        rank = dist.get_rank() if self.seeds_per_rank(runner) else 0
+        return sample_seed(self._seed(runner), _ITER_STREAM, runner.iter,
+                           rank)
 
     # ------------------------------------------------------------ sampling
     def seed_dataloader(self, runner, dataloader) -> bool:
@@ -155,10 +205,7 @@ class RandomStateHook(Hook):
                           data_batch: Optional[dict] = None) -> None:
         if not self.per_iteration:
             return
-        rank = dist.get_rank() if runner._randomness_cfg.get(
-            'diff_rank_seed', False) else 0
-        seed_everything(
-            sample_seed(self._seed(runner), _ITER_STREAM, runner.iter, rank))
+        seed_everything(self.iteration_seed(runner))
 
     # --------------------------------------------------------- checkpoints
     def before_run(self, runner) -> None:

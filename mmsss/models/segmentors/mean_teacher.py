@@ -25,6 +25,8 @@ __all__ = ['MeanTeacherSegmentor']
 
 _DEFAULTS = dict(
     sup_weight=1.0,
+    # λ_u: the official code's fallback (iMAS train_semi.py:520); every
+    # official iMAS config sets loss_weight 3.0, as our configs do
     unsup_weight=1.0,
     conf_thresh=0.95,
     # 'all_pixels': per-image CE divided by H*W (iMAS/U2PL convention);
@@ -32,16 +34,16 @@ _DEFAULTS = dict(
     unsup_reduction='all_pixels',
     use_intensity_branch=True,
     use_cutmix_branch=True,
-    # pairing: 'shift' = random cyclic shift, never the image itself when
-    # N >= 2 (see cyclic_shift_pairs); 'randperm' = torch.randperm, which
-    # leaves an image with itself with probability 1/N (the random pairing
-    # of the official iMAS code, imas/dataset/cutmix_tensor.py; ablation
-    # only)
+    # pairing: 'randperm' = torch.randperm, the official draw of the iMAS
+    # "standard" path (imas/dataset/cutmix_tensor.py:165), which leaves an
+    # image with itself with probability 1/N; 'shift' = random cyclic
+    # shift, never the image itself when N >= 2 (see cyclic_shift_pairs;
+    # issue 17 bug 1, a switch)
     cutmix=dict(
         prob=0.5,
         area_range=(0.02, 0.4),
         aspect_range=(0.3, 3.3),
-        pairing='shift'),
+        pairing='randperm'),
 )
 CUTMIX_PAIRINGS = ('shift', 'randperm')
 
@@ -65,15 +67,26 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
     per-image trigger probability; ``area_range``, ``aspect_range``;
     ``pairing``).
 
-    CutMix partners: a random cyclic shift of the batch
-    (:func:`~mmsss.models.utils.cyclic_shift_pairs`), so with N ≥ 2
-    unlabeled images no image is mixed with itself. With N = 1 there is no
-    other image: the CutMix view equals the weak view, a warning is logged
-    once, and ``unsup_cutmix_rate`` is 0. ``unsup_cutmix_rate`` is the
+    CutMix partners (``cutmix.pairing``): ``'randperm'`` (default) is the
+    official ``torch.randperm`` of the GPU batch (iMAS
+    ``imas/dataset/cutmix_tensor.py``:165), so an image is its own partner
+    with probability 1/N and then keeps its weak view; ``'shift'`` is a
+    random cyclic shift (:func:`~mmsss.models.utils.cyclic_shift_pairs`), so
+    with N ≥ 2 unlabeled images no image is mixed with itself. With N = 1
+    there is no other image: the CutMix view equals the weak view, a warning
+    is logged once, and ``unsup_cutmix_rate`` is 0. ``unsup_cutmix_rate`` is the
     fraction of images that really received a non-empty box from another
     image; ``unsup_cutmix_trigger_rate`` the fraction whose box was
     triggered.
     """
+
+    # RandomStateHook: the same per-iteration seed on every rank, so every
+    # GPU draws the same CutMix trigger, boxes and partners, as the official
+    # code, which seeds each process with the same --seed (iMAS
+    # train_semi.py:34-36, 760; U2PL train_semi.py:73-75) and draws them in
+    # the training process (iMAS train_semi.py:429, cutmix_tensor.py:
+    # 56-57, 165-168)
+    iteration_seed_per_rank = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
