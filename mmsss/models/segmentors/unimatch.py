@@ -122,6 +122,10 @@ class UniMatchSegmentor(SemiBaseSegmentor):
     """
     with_teacher = False
     _defaults = _UNIMATCH_DEFAULTS
+    # official boxes are drawn per sample in each rank's dataloader workers
+    # (dataset/semi.py:55,61), so every GPU draws its own: RandomStateHook
+    # puts the rank into the per-iteration seed of our segmentor-side draws
+    iteration_seed_per_rank = True
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
