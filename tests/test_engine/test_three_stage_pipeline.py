@@ -118,6 +118,13 @@ def test_stage_pipeline_and_resume(synthetic_voc_root, tmp_path,
         with open(wd / name / 'metrics.json') as f:
             m = json.load(f)
         assert m['iter'] == 3 and 0 <= m['mIoU'] <= 100
+        # every periodic validation is kept; the best is reported too
+        with open(wd / name / 'val_history.json') as f:
+            history = json.load(f)
+        key = 'mIoU' if name == 'stage1' else 'teacher/mIoU'
+        values = [h['metrics'][key] for h in history]
+        assert history[-1]['iter'] == 3 and values[-1] == m['mIoU']
+        assert m['best_mIoU'] == max(values)
         ckpt = torch.load(wd / name / 'final.pth', weights_only=True)
         model = MODELS.build(f_theta)
         model.load_state_dict(ckpt['state_dict'], strict=True)
@@ -139,6 +146,7 @@ def test_stage_pipeline_and_resume(synthetic_voc_root, tmp_path,
             'pseudo_label_accuracy'])
     table = format_table(records)
     assert table.count('\n') == 4 and 'stage3' in table
+    assert 'best mIoU @ iter' in table
 
     # a lost pseudo-mask set is made again, finished stages are kept
     os.remove(wd / 'pseudo_masks/stage2/summary.json')
@@ -327,3 +335,46 @@ def test_readme_documents_the_one_gpu_launch():
     assert any('cityscapes_372.py' in c for c in commands)
     for b in blocks:
         assert 'nproc_per_node' not in b and '--launcher' not in b, b
+
+
+def test_best_of_periodic_validations_and_table():
+    """The official code reports the best of its per-epoch validations
+    (main.py:409-412,421): the highest f_θ mIoU, the earliest on ties."""
+    from mmsss.engine.runner.stages import best_of_history, format_table
+    history = [
+        dict(iter=1000, metrics={'teacher/mIoU': 40., 'student/mIoU': 60.}),
+        dict(iter=2000, metrics={'teacher/mIoU': 52.5}),
+        dict(iter=3000, metrics={'teacher/mIoU': 52.5}),
+        dict(iter=4000, metrics={'teacher/mIoU': 50.}),
+    ]
+    assert best_of_history(history, 'teacher/mIoU') == dict(
+        best_mIoU=52.5, best_iter=2000)
+    assert best_of_history(history, 'mIoU') == dict(
+        best_mIoU=None, best_iter=None)
+    records = [dict(stage='stage2', mIoU=50., best_mIoU=52.5,
+                    best_iter=2000, pseudo_mask_accuracy=None,
+                    status='trained')]
+    row = format_table(records).splitlines()[2]
+    assert [c.strip() for c in row.split('|')] == [
+        'stage2', '50.00', '52.50 @ 2000', '-', 'trained']
+
+
+def test_missing_ego_vehicle_mask_fails_before_stage_1(tmp_path):
+    """A Cityscapes config needs the official ego-vehicle mask in stage 2:
+    run_stages refuses to start without it, naming the key and file."""
+    from mmengine.config import Config
+
+    from mmsss.engine.runner.stages import check_input_files, run_stages
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/three_stage/cityscapes_100.py'))
+    cfg.work_dir = str(tmp_path)
+    missing = str(tmp_path / 'no_ego_vehicle.png')
+    for ds in cfg.multitask.train_dataloader.dataset.datasets:
+        for t in ds.pipeline:
+            if t.type == 'IgnoreFixedRegion':
+                t.mask_file = missing
+    with pytest.raises(FileNotFoundError, match='IgnoreFixedRegion.mask_file'):
+        run_stages(cfg)
+    assert not osp.exists(tmp_path / 'stage1')
+    open(missing, 'wb').close()
+    check_input_files(cfg)  # present: no error
