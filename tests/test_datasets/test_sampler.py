@@ -135,3 +135,70 @@ def test_same_order_as_rejects_what_cannot_be_paired(order, match):
     with pytest.raises(ValueError, match=match):
         _sampler(ds, batch_size=6, source_ratio=[1, 1, 1], seed=0,
                  same_order_as=order)
+
+
+# --------------------------------------------------------------------------
+# epoch length rules of SemiIterBasedTrainLoop
+@pytest.mark.parametrize('n_u, per_rank, world', [
+    (9850, 2, 4),  # VOC 732 unlabeled, UniMatch 4 GPUs x 2
+    (2603, 2, 4),  # Cityscapes 1/8
+    (21, 2, 4),
+    (20, 2, 2),
+    (7, 3, 1),
+])
+def test_per_rank_drop_last_is_the_distributed_loader_length(
+        n_u, per_rank, world):
+    """'per_rank_drop_last' = len(DataLoader(batch b, drop_last=True)) over
+    a DistributedSampler, measured on torch's own classes (UniMatch
+    unimatch.py:86-93); 'ceil' stays ceil(N / (b W)) (iMAS/U2PL)."""
+    import math
+
+    from torch.utils.data import ConcatDataset, DataLoader
+    from torch.utils.data.distributed import DistributedSampler
+
+    from mmsss.engine.runner.loops import unlabeled_iters_per_epoch
+    ds = ConcatDataset([_Range(5), _Range(n_u), _Range(n_u)])
+    s = _sampler(ds, world=world, batch_size=3 * per_rank,
+                 source_ratio=[1, 1, 1], seed=0)
+    loader = DataLoader(
+        _Range(n_u),
+        batch_size=per_rank,
+        drop_last=True,
+        sampler=DistributedSampler(
+            _Range(n_u), num_replicas=world, rank=0, shuffle=False))
+    assert unlabeled_iters_per_epoch(s, 'per_rank_drop_last') == len(loader)
+    ceil = math.ceil(n_u / (per_rank * world))
+    assert unlabeled_iters_per_epoch(s, 'ceil') == s.iters_per_epoch() == ceil
+    with pytest.raises(ValueError, match='epoch_length'):
+        unlabeled_iters_per_epoch(s, 'floor')
+
+
+def _loop(sampler, **train_cfg):
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+    from torch.utils.data import DataLoader
+
+    from mmsss.engine.runner.loops import SemiIterBasedTrainLoop
+    runner = SimpleNamespace(
+        logger=MMLogger.get_instance('test_sampler_loop'),
+        visualizer=SimpleNamespace())
+    loader = DataLoader(sampler.dataset, batch_size=sampler.batch_size,
+                        sampler=sampler)
+    return SemiIterBasedTrainLoop(runner, loader, **train_cfg)
+
+
+def test_loop_counts_epochs_with_the_selected_rule():
+    """VOC 732 (9,850 unlabeled), 4 GPUs x (2 + 2 + 2): UniMatch's
+    1,231 iterations per epoch with its rule, iMAS's 1,232 by default."""
+    from torch.utils.data import ConcatDataset
+    ds = ConcatDataset([_Range(732), _Range(9850), _Range(9850)])
+    s = _sampler(ds, world=4, batch_size=6, source_ratio=[1, 1, 1], seed=0)
+    loop = _loop(s, max_epochs=80, val_interval_epochs=1,
+                 epoch_length='per_rank_drop_last')
+    assert loop.iters_per_epoch == 1231 and loop.max_iters == 80 * 1231
+    assert loop.val_interval == 1231
+    loop = _loop(s, max_epochs=80)
+    assert loop.iters_per_epoch == 1232 and loop.max_iters == 80 * 1232
+    with pytest.raises(ValueError, match='epoch_length'):
+        _loop(s, max_epochs=80, epoch_length='official')

@@ -585,3 +585,65 @@ def test_prob_and_validation():
     assert isinstance(built, StrongIntensityAug) and built.num_ops == 2
     assert 'StrongIntensityAug(num_ops=2' in repr(built)
     assert isinstance(copy.deepcopy(built), StrongIntensityAug)
+
+
+# --------------------------------------------------------------------------
+# UniMatch/FixMatch pipelines: black padding before the strong views
+# (LiheYoung/UniMatch dataset/semi.py:41-69, dataset/transform.py:9-22)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize('config', [
+    'configs/unimatch/voc_732.py', 'configs/unimatch/cityscapes_1-8.py',
+    'configs/fixmatch/voc_blended_1323.py'
+])
+def test_unimatch_pipeline_pads_black_before_the_strong_views(
+        config, tmp_path):
+    """The config's unlabeled pipeline on an image smaller than the crop:
+    the weak view is the image, black (0) below/right of it; the label map
+    is 254 on the image and 255 on the padding (the loss's non-padding
+    mask); a strong view blurred with PIL (prob 1, fixed sigma) equals
+    PIL's blur of the padded weak view, so the blur saw the black padding,
+    as officially."""
+    from mmcv.transforms import Compose
+    from mmengine.config import Config
+    from PIL import ImageFilter
+    cfg = Config.fromfile(config)
+    pipeline = copy.deepcopy(cfg.unlabeled_pipeline)
+    types = [t['type'] for t in pipeline]
+    assert types.index('PadToSize') < types.index('MultiBranch')
+    pack = pipeline[-1]
+    blur = [dict(type='PILGaussianBlur', prob=1., sigma_range=(1.5, 1.5)),
+            dict(type='PackSemiSegInputs')]
+    # the config's strong view holds the same ops, in PIL, after the pad
+    assert [t['type'] for t in pack['unsup_strong1']][-2:] == [
+        'PILGaussianBlur', 'PackSemiSegInputs']
+    pack['unsup_strong1'] = blur
+    pipe = Compose([TRANSFORMS.build(t) for t in pipeline])
+    crop = cfg.crop_size
+    img = _smooth_img(30, 40, seed=1) // 2 + 100  # bright, never black
+    path = _write_png(tmp_path / 'small.png', img)
+    flips = set()
+    for seed in range(6):
+        np.random.seed(seed)
+        out = pipe(dict(img_path=path, seg_map_path=None, seg_fields=[],
+                        reduce_zero_label=False, is_labeled=False,
+                        img_id='small', sample_idx=0))
+        weak = out['inputs']['unsup_weak'].numpy().transpose(1, 2, 0)
+        strong = out['inputs']['unsup_strong1'].numpy().transpose(1, 2, 0)
+        gt = out['data_samples']['unsup_weak'].gt_sem_seg.data[0].numpy()
+        assert weak.shape[:2] == tuple(crop) and gt.shape == tuple(crop)
+        image = gt == 254
+        assert set(np.unique(gt)) == {254, 255}
+        # rescaled at most 2x: the image is a corner block, the rest pad
+        assert (weak[~image] == 0).all() and (weak[image] > 0).all()
+        rows, cols = np.nonzero(image)
+        assert rows.min() == 0 and image[:rows.max() + 1].all(axis=0).sum() \
+            == cols.max() - cols.min() + 1
+        flips.add(int(cols.min() > 0))
+        want = _from_pil(_to_pil(weak).filter(ImageFilter.GaussianBlur(1.5)))
+        np.testing.assert_array_equal(strong, want)
+        # next to the padding the blur darkened the image
+        edge_row = rows.max()
+        assert (strong[edge_row, cols.min():cols.max() + 1].astype(int) <
+                weak[edge_row, cols.min():cols.max() + 1].astype(int) -
+                10).all()
+    assert flips == {0, 1}  # the flip moves the padding to the left
