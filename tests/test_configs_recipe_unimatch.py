@@ -96,10 +96,76 @@ def test_recipe(rel):
     assert opt.optimizer.type == 'SGD' and opt.optimizer.lr == lr
     assert opt.paramwise_cfg.custom_keys.decode_head.lr_mult == head_mult
     assert cfg.train_cfg.max_epochs == epochs
+    # an epoch = len(trainloader_u) (unimatch.py:86-93)
+    assert cfg.train_cfg.epoch_length == 'per_rank_drop_last'
     # 2 labeled + 2 unlabeled + 2 mix per GPU
     dl = cfg.train_dataloader
     assert dl.batch_size == 6 and list(dl.sampler.source_ratio) == [1, 1, 1]
     assert len(dl.dataset.datasets) == 3
+    # official pairing: the mix source repeats the unlabeled order
+    # (unimatch.py:121)
+    assert cfg.model.semi_train_cfg.mix_partner == 'same_image'
+    assert list(dl.sampler.same_order_as) == [None, None, 1]
+    _check_geometry(dl.dataset.datasets, crop)
+
+
+def _check_geometry(datasets, crop):
+    """dataset/semi.py:41-44, transform.py:9-56: PIL rescale to an integer
+    long side in [0.5 L, 2 L], crop, pad bottom/right (image 0, labels 255,
+    unlabeled placeholder 254), flip; the strong views come after the pad."""
+    labeled, unlabeled, mix = datasets
+    assert unlabeled.ann_file == mix.ann_file
+    for ds in datasets:
+        types = [t['type'] for t in ds.pipeline]
+        i = types.index('RandomRescale')
+        assert types[i:i + 5] == [
+            'RandomRescale', 'RandomCrop', 'PadToSize', 'RandomFlip',
+            'MultiBranch'
+        ]
+        rescale, rcrop, pad, flip = ds.pipeline[i:i + 4]
+        assert tuple(rescale.ratio_range) == (0.5, 2.0)
+        assert (rescale.draw, rescale.backend) == ('long_side', 'pillow')
+        assert rescale.get('interpolation', 'bilinear') == 'bilinear'
+        assert tuple(rcrop.crop_size) == crop
+        assert rcrop.get('cat_max_ratio', 1.) == 1.
+        assert tuple(pad.size) == crop
+        assert (pad.img_pad_val, pad.seg_pad_val) == (0, 255)
+        assert flip.prob == 0.5
+    for ds in (unlabeled, mix):
+        (load, ) = [t for t in ds.pipeline
+                    if t['type'] == 'LoadUnlabeledAnnotations']
+        assert load.ignore_index == 254
+
+
+@pytest.mark.parametrize('name, num_unlabeled, official', [
+    # VOC classic 732: 9,850 unlabeled; floor(ceil(9850 / 4) / 2) = 1,231
+    ('voc_732', 9850, 1231),
+    # Cityscapes 1/8: 2,603 unlabeled; floor(651 / 2) = 325
+    ('cityscapes_1-8', 2603, 325),
+])
+def test_iterations_per_epoch_are_the_official_loader_length(
+        name, num_unlabeled, official):
+    """4 GPUs x (2 + 2 + 2): the official len(trainloader_u), computed
+    here by hand; iMAS's ceil(N / 8) would give one more."""
+    from torch.utils.data import ConcatDataset
+
+    from mmsss.datasets.samplers import MultiSourceSampler
+    from mmsss.engine.runner.loops import unlabeled_iters_per_epoch
+    for method in ('unimatch', 'fixmatch'):
+        cfg = _load(f'{method}/{name}')
+        kwargs = {k: v for k, v in cfg.train_dataloader.sampler.items()
+                  if k != 'type'}
+        dataset = ConcatDataset([
+            range(cfg.num_labeled),
+            range(num_unlabeled),
+            range(num_unlabeled)
+        ])
+        sampler = MultiSourceSampler(dataset, **kwargs, seed=0)
+        sampler.world_size = 4
+        steps = unlabeled_iters_per_epoch(sampler,
+                                          cfg.train_cfg.epoch_length)
+        assert steps == official
+        assert unlabeled_iters_per_epoch(sampler, 'ceil') == official + 1
 
 
 @pytest.mark.parametrize('rel', _configs(True))
