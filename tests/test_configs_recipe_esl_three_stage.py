@@ -304,11 +304,12 @@ def test_esl_supervised_loss(case):
         assert dict(head.loss_decode) == dict(
             type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=100000)
     else:
+        # Eq. 2: 1/N with N = H·W, all pixels of the crop (issue 25)
         assert dict(head.loss_decode) == dict(
             type='CrossEntropyLoss',
             use_sigmoid=False,
             loss_weight=1.0,
-            avg_non_ignore=True)
+            avg_non_ignore=False)
 
 
 @pytest.mark.parametrize('case', ESL_REAL, ids=[c[0] for c in ESL_REAL])

@@ -12,7 +12,11 @@ _base_ = [
 num_labeled = 732
 segmentor = _base_.segmentor
 segmentor.data_preprocessor.size = _base_.crop_size
-segmentor.decode_head.loss_decode.avg_non_ignore = True
+# Eq. 2 divides by N = H x W, every pixel of the labeled crop: ignored and
+# padded pixels add 0 to the sum and count in N (mmseg's plain mean);
+# avg_non_ignore=True (mean over the labelled pixels, U2PL's CELoss) is a
+# switch
+segmentor.decode_head.loss_decode.avg_non_ignore = False
 model = dict(
     segmentor=segmentor,
     data_preprocessor=dict(data_preprocessor=segmentor.data_preprocessor))
