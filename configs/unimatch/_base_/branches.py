@@ -1,7 +1,8 @@
 # What every UniMatch/FixMatch data file (./data_*.py) shares: three sources
 # per batch (MultiSourceSampler): labeled, unlabeled and the unlabeled set
-# again as an independent "mix" stream (official: a second iterator over
-# trainloader_u, unimatch.py:121), 2 + 2 + 2 per GPU, and the MultiBranch
+# again as the "mix" stream, in the unlabeled order (official: a second
+# iterator over trainloader_u, unimatch.py:121), 2 + 2 + 2 per GPU, the
+# shared rescale and flip, and the MultiBranch
 # packing of their views. A data file loads and crops each source with its
 # own geometry, then ends the pipelines with pack_sup / pack_unsup /
 # pack_mix; FixMatch configs (configs/fixmatch) swap those for the

@@ -8,7 +8,9 @@ dataset_type = 'SemiSyntheticDataset'
 data_root = 'data/synthetic_voc/'
 split_root = 'splits/'
 crop_size = (64, 64)
-# the geometry of semi_synthetic.py
+# the geometry of semi_synthetic.py (kept for the comparison with the mean
+# teacher: mmseg RandomResize, padding by the data preprocessor, not the
+# official PIL rescale and black padding of ./data_voc_classic.py)
 geometric = [
     dict(
         type='RandomResize',
