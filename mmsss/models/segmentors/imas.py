@@ -91,8 +91,8 @@ class IMASSegmentor(MeanTeacherSegmentor):
       (off: the plain strong view); ``intensity_mode`` 'blend' | 'select'.
     - ``adaptive_cutmix``: trigger with ``mean(e)`` and reverse-rank pairs
       (off: trigger with ``cutmix.prob`` and the mean teacher's random
-      pairs, a cyclic shift that never pairs an image with itself; the
-      official code's ``randperm`` is ``cutmix.pairing='randperm'``).
+      pairs, the official ``torch.randperm``; ``cutmix.pairing='shift'``
+      for a cyclic shift that never pairs an image with itself).
       Reverse-rank pairs never pair an image with itself for an even N; for
       an odd N the median image is its own partner, as in the official
       ``cut_mix_by_hardness``, and is not counted as mixed in

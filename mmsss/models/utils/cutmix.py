@@ -5,9 +5,11 @@ turned into a boolean mask and the masked pixels of sample ``i`` are taken
 from sample ``pair_index[i]``. Image, pseudo-label and any per-pixel maps
 (confidence, soft labels, ...) are pasted with the same mask.
 
-Partners come from :func:`cyclic_shift_pairs` (never the image itself when
-the batch has two or more images); :func:`mixing_rate` measures how many
-images really received content from another image.
+Partners come from ``torch.randperm`` (the mean teacher's default, the
+official iMAS draw) or :func:`cyclic_shift_pairs` (``cutmix.pairing=
+'shift'``: never the image itself when the batch has two or more images);
+:func:`mixing_rate` measures how many images really received content from
+another image.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -59,8 +61,10 @@ def cyclic_shift_pairs(num: int,
     """Partner of every image: ``pair[i] = (i + s) mod N``, one shift
     ``s ~ U{1, …, N−1}`` per batch.
 
-    Why a random cyclic shift rather than ``torch.randperm`` or a uniformly
-    random derangement:
+    The ``cutmix.pairing='shift'`` switch of the mean teacher (default of
+    ESL). Why a random cyclic shift rather than ``torch.randperm`` (the
+    official iMAS draw, the mean teacher's default) or a uniformly random
+    derangement:
 
     - ``randperm`` leaves an image with itself with probability 1/N (with
       the configs' 2 unlabeled images per GPU, half of the batches are not
