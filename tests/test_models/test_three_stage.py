@@ -455,3 +455,32 @@ def test_hat_stage_has_the_official_initialisation(kind):
         assert torch.equal(n.bias, torch.zeros_like(n.bias))
     # f_θ's own stage keeps its own initialisation (not N(0, 0.01²))
     assert float(model.student.backbone.layer4[0].conv1.weight.std()) > 0.02
+
+
+@pytest.mark.parametrize('aux', ['hat', 'tilde'])
+def test_official_aspp_early_return_reaches_the_branch(aux):
+    """The three-stage configs use the official Classifier_Module
+    (deeplab2.py:126-130: the sum of the first two rates only) for f_θ,
+    and ĝ/g̃ copy f_θ's head: every head sums its first two convolutions,
+    checked against a hand sum."""
+    from mmengine.config import ConfigDict
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    import mmsss  # noqa: F401
+    init_default_scope('mmseg')
+    seg = tiny_f_theta()
+    seg['decode_head'].update(dilations=(1, 2, 3), official_early_return=True)
+    model = MODELS.build(ConfigDict(
+        type='ThreeStageSegmentor', segmentor=seg,
+        aux_branch=dict(type=aux),
+        data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
+                               data_preprocessor=seg['data_preprocessor'])))
+    model.init_weights()
+    heads = [model.student.decode_head, model.aux_branch.head]
+    for head in heads:
+        assert head.dilations == (1, 2)
+        x = torch.randn(1, head.in_channels, 6, 6)
+        want = sum(
+            F.conv2d(x, c.weight, c.bias, padding=d, dilation=d)
+            for c, d in zip(head.aspp, (1, 2)))
+        torch.testing.assert_close(head.forward([x] * 4), want)

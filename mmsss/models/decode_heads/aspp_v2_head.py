@@ -27,13 +27,15 @@ class ASPPV2Head(BaseDecodeHead):
     branches only (rates 6 and 12); the other two convolutions are built
     there but never used (no gradient, no effect). Here they are not built
     (an unused parameter would also stop DDP with
-    ``find_unused_parameters=False``). ``False`` (the default, the paper's
-    ASPP-v2 and the three-stage method's) sums every branch.
+    ``find_unused_parameters=False``). The official three-stage classifier
+    returns early the same way (``architectures/deeplab2.py`` lines 126-130;
+    its configs set True). ``False`` (the default, the papers' ASPP-v2)
+    sums every branch.
 
     Args:
         dilations (Sequence[int]): Dilation rates. Defaults to (6, 12, 18, 24).
         official_early_return (bool): Sum only the first two branches, as
-            the official DARS code does. Defaults to False.
+            the official DARS and three-stage code do. Defaults to False.
         **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``,
             ``num_classes``, ``in_index``, ``loss_decode``, ...).
     """
