@@ -378,3 +378,94 @@ def test_missing_ego_vehicle_mask_fails_before_stage_1(tmp_path):
     assert not osp.exists(tmp_path / 'stage1')
     open(missing, 'wb').close()
     check_input_files(cfg)  # present: no error
+
+
+def test_cityscapes_data_path_on_a_tiny_fake_dataset(tmp_path):
+    """The Cityscapes loaders of the configs, end to end on 16x32 files:
+    the official half size (2x2 mean, labelIds voted then train ids), the
+    ego-vehicle region ignored in both sub-batches' pseudo-masks (stored at
+    the half size) and evaluation samples whose original shape is the half
+    size (so mmseg scores at 512x1024 for real data)."""
+    import numpy as np
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    from PIL import Image
+
+    import mmsss  # noqa: F401
+    from mmsss.engine.runner.stages import build_stage_config
+    init_default_scope('mmseg')
+    rng = np.random.default_rng(0)
+    root = tmp_path / 'cityscapes'
+    names = ['aachen_000000_000019', 'bochum_000000_000313']
+    lines = []
+    for name in names:
+        city = name.split('_')[0]
+        img_dir = root / 'leftImg8bit/train' / city
+        gt_dir = root / 'gtFine/train' / city
+        img_dir.mkdir(parents=True, exist_ok=True)
+        gt_dir.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (16, 32, 3), dtype=np.uint8)
+                        ).save(img_dir / f'{name}_leftImg8bit.png')
+        ids = np.full((16, 32), 26, np.uint8)  # car
+        ids[:, :2] = 0  # unlabeled columns: void after the vote
+        Image.fromarray(ids).save(gt_dir / f'{name}_gtFine_labelIds.png')
+        lines.append(f'leftImg8bit/train/{city}/{name}_leftImg8bit.png')
+    split = tmp_path / 'split'
+    split.mkdir()
+    (split / 'labeled.txt').write_text(lines[0] + '\n')
+    (split / 'all.txt').write_text('\n'.join(lines) + '\n')
+    # pseudo-masks at the half size, as the generator stores them
+    pm_dir = tmp_path / 'pm'
+    pm_dir.mkdir()
+    pm_lines = []
+    for k, line in enumerate(lines):
+        path = pm_dir / f'{k}.png'
+        Image.fromarray(np.full((8, 16), 7, np.uint8)).save(path)
+        pm_lines.append(f'{line} {path}')
+    (pm_dir / 'list.txt').write_text('\n'.join(pm_lines) + '\n')
+    ego = np.zeros((16, 32), np.uint8)
+    ego[12:, :] = 1  # the bottom quarter
+    Image.fromarray(ego).save(tmp_path / 'ego.png')
+
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/three_stage/cityscapes_100.py'))
+    cfg.work_dir = str(tmp_path / 'wd')
+    scfg = build_stage_config(cfg, 1, str(pm_dir))
+    labeled_cfg, union_cfg = scfg.train_dataloader.dataset.datasets
+    labeled_cfg.ann_file = str(split / 'labeled.txt')
+    for ds in (labeled_cfg, union_cfg):
+        ds.data_root = str(root)
+        for t in ds.pipeline:
+            if t.type == 'IgnoreFixedRegion':
+                t.mask_file = str(tmp_path / 'ego.png')
+    labeled = DATASETS.build(labeled_cfg)[0]['data_samples']['sup']
+    assert labeled.gt_sem_seg.data.shape[-2:] == (8, 16)
+    gt = labeled.gt_sem_seg.data[0]
+    assert set(gt[:, gt.shape[1] // 2].tolist()) == {13}  # car
+    pm = labeled.gt_pseudo_mask.data[0]
+    # the bottom quarter of the half-size mask (rows 6-7) is ignored
+    assert set(pm[6:].flatten().tolist()) == {255}
+    assert set(pm[:6].flatten().tolist()) == {7}
+    union = DATASETS.build(union_cfg)[1]
+    for branch in ('unsup_weak', 'unsup_strong'):
+        sample = union['data_samples'][branch]
+        assert sample.gt_sem_seg.data.shape[-2:] == (8, 16)
+    weak = union['data_samples']['unsup_weak'].gt_sem_seg.data[0]
+    assert set(weak[6:].flatten().tolist()) == {255}
+    assert set(weak[:6].flatten().tolist()) == {7}
+    assert union['inputs']['unsup_strong'].dtype == torch.float32
+
+    val_cfg = cfg.val_dataloader.dataset
+    val_cfg.data_root = str(root)
+    val_cfg.ann_file = str(split / 'all.txt')
+    val = DATASETS.build(val_cfg)[0]
+    meta = val['data_samples'].metainfo
+    assert meta['ori_shape'] == meta['img_shape'] == (8, 16)
+    gt = val['data_samples'].gt_sem_seg.data[0]
+    assert gt[:, 0].eq(255).all() and gt[:, 1:].eq(13).all()
+    pred_cfg = cfg.pseudo_masks.dataset.datasets[1]
+    pred_cfg.data_root = str(root)
+    pred_cfg.ann_file = str(split / 'all.txt')
+    pred = DATASETS.build(pred_cfg)[1]
+    assert pred['data_samples'].metainfo['ori_shape'] == (8, 16)
