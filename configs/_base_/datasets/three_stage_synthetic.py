@@ -89,7 +89,8 @@ train_dataloader = dict(
         data_prefix=data_prefix,
         is_labeled=True,
         pipeline=sup_pipeline))
-# 2 labeled + 6 of L ∪ U per step (the official VOC setting is 1 + 9 or 2 + 8)
+# 2 labeled + 6 of L ∪ U per step (the official VOC run: 1 + 9; the
+# paper's VOC 1/8: 2 + 8)
 mt_train_dataloader = dict(
     batch_size=8,
     num_workers=2,
