@@ -2,8 +2,9 @@
 
 The official three-stage code
 (RK621/ThreeStageSelftraining_SemanticSegmentation) ships one permutation of
-the training set per dataset (``data/cityscapes/split_0.pkl``, ``data/splits/pascal_aug/split_0.pkl``;
-as text, one index per line, in ``../shared/splits/three_stage/``). Its
+the training set per dataset (``data/cityscapes/split_0.pkl``,
+``data/splits/pascal_aug/split_0.pkl``; as text, one index per line, in
+``../shared/splits/three_stage/``). Its
 loaders order the training samples (``datapipe/datasets.py:16-17,42-56``)
 and take the first ``n`` of the permuted order as the labelled set:
 
