@@ -340,6 +340,7 @@ class _FakeRunner:
         self.optim_wrapper = type('O', (), {})()
         self.optim_wrapper.param_groups = [dict(lr=0.001, initial_lr=0.01)]
         self.seed, self._randomness_cfg = 0, {}
+        self.model = None  # one process: nothing to synchronise
         self.hooks_called, self.built, self.seeds = [], [], []
 
     def call_hook(self, name, **kwargs):
@@ -446,6 +447,48 @@ def test_each_round_draws_a_fresh_stream_and_a_resume_the_same():
     assert [i for i, _ in first] != [i for i, _ in second]
     # the same (index, pass) of a sample is augmented differently
     assert not set(first) & set(second)
+
+
+def test_rank0_bn_statistics_before_pseudo_labels_and_validation(
+        monkeypatch):
+    """The loop puts rank 0's buffers on every rank (sync_buffers_from_rank0,
+    tested on two gloo ranks in tests/test_pseudo_labels/test_generator.py)
+    right before each pseudo-label round hook and each validation, and not
+    before round 0 (no pseudo-labels)."""
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    from mmsss.engine.runner import self_training_loop as stl
+    events = []
+    runner = _FakeRunner()
+    runner.call_hook = lambda name, **kw: events.append(
+        (name, kw.get('round_idx')))
+    runner.model = type('M', (), {'train': lambda self: None})()
+    runner.val_loop = type(
+        'V', (), {'run': lambda self: events.append(('val', None))})()
+    monkeypatch.setattr(stl, 'sync_buffers_from_rank0',
+                        lambda model: events.append(('sync', model)))
+    loop = SelfTrainingRoundsLoop(
+        runner,
+        _FakeLoader(),
+        rounds=[dict(iters=2), dict(iters=2, label_ratio=0.5)],
+        round_dataloader=dict(
+            dataset=dict(datasets=[dict(), dict(ann_file=None)])),
+        lr_schedule='continue',
+        save_round_ends=False,
+        val_interval=3)
+
+    def run_iter(data_batch):
+        loop._iter += 1
+
+    loop.run_iter = run_iter
+    loop.run()
+    sync = ('sync', runner.model)
+    assert [e for e in events if e[0] != 'before_train_epoch'] == [
+        ('before_train', None), ('before_train_round', 0),
+        sync, ('val', None),  # round 0's end
+        sync, ('before_train_round', 1),
+        sync, ('val', None),  # iteration 3 (val_interval)
+        sync, ('val', None),  # round 1's end
+        ('after_train_epoch', None), ('after_train', None)]
 
 
 def test_restart_schedule_needs_one_scheduler_per_round():

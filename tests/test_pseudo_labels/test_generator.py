@@ -196,35 +196,68 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _rank_worker(rank, world, port, root, out, round_idx=None):
+class BNSegmentor(FakeSegmentor):
+    """FakeSegmentor behind a BatchNorm of the normalised image whose running
+    statistics (what eval mode uses) are drawn from ``stats_seed``: the
+    per-rank BN statistics of a network trained without SyncBN."""
+
+    def __init__(self, stats_seed):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm2d(3)
+        g = torch.Generator().manual_seed(100 + stats_seed)
+        self.bn.running_mean.copy_(torch.randn(3, generator=g) * 0.5)
+        self.bn.running_var.copy_(torch.rand(3, generator=g) + 0.5)
+
+    def predict(self, inputs, data_samples):
+        return super().predict(self.bn(inputs), data_samples)
+
+
+def _rank_worker(rank, world, port, root, out, bn_out):
+    """Rank ``rank`` of two runs in one process group: FakeSegmentor at
+    round 2 into ``out``; BNSegmentor with this rank's own statistics,
+    synchronised from rank 0, into ``bn_out``."""
     import torch.distributed as dist
+
+    from mmsss.engine.runner.self_training_loop import sync_buffers_from_rank0
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=world)
     try:
         unlabeled, labeled = build_sets(root)
-        PseudoLabelGenerator(
-            label_ratio=0.5, seed=3, round_idx=round_idx).generate(
-                FakeSegmentor(), unlabeled, out, labeled)
+        PseudoLabelGenerator(label_ratio=0.5, seed=3, round_idx=2).generate(
+            FakeSegmentor(), unlabeled, out, labeled)
+        model = BNSegmentor(stats_seed=rank)  # each rank its own statistics
+        assert sync_buffers_from_rank0(model) == len(list(model.buffers()))
+        PseudoLabelGenerator(label_ratio=0.5, seed=3, round_idx=1).generate(
+            model, unlabeled, bn_out, labeled)
     finally:
         dist.destroy_process_group()
 
 
+@pytest.fixture(scope='module')
+def two_ranks(synthetic_voc_root, tmp_path_factory):
+    """The outputs of _rank_worker on two gloo ranks (one spawn)."""
+    import torch.multiprocessing as mp
+    tmp = tmp_path_factory.mktemp('two_ranks')
+    outs = dict(round2=str(tmp / 'round2'), bn=str(tmp / 'bn'))
+    mp.spawn(
+        _rank_worker,
+        args=(2, _free_port(), synthetic_voc_root, outs['round2'],
+              outs['bn']),
+        nprocs=2,
+        join=True)
+    return outs
+
+
 def test_one_rank_and_two_ranks_write_identical_files(
-        synthetic_voc_root, generated, tmp_path):
+        synthetic_voc_root, generated, two_ranks, tmp_path):
     """With the round mixed into the sampling keys (round 2 here): the same
     files on 1 and 2 ranks, and other files than without the round."""
-    import torch.multiprocessing as mp
     unlabeled, labeled = generated[:2]
     one = str(tmp_path / 'one')
     PseudoLabelGenerator(label_ratio=0.5, seed=3, round_idx=2).generate(
         FakeSegmentor(), unlabeled, one, labeled)
-    two = str(tmp_path / 'two')
-    mp.spawn(
-        _rank_worker,
-        args=(2, _free_port(), synthetic_voc_root, two, 2),
-        nprocs=2,
-        join=True)
+    two = two_ranks['round2']
     assert_same_labels(one, two)
     assert read_outputs(two)[0]['world_size'] == 2
     assert read_outputs(two)[0]['generator']['round_idx'] == 2
@@ -233,6 +266,28 @@ def test_one_rank_and_two_ranks_write_identical_files(
         osp.join(one, 'labels'), osp.join(no_round, 'labels'),
         sorted(os.listdir(osp.join(one, 'labels'))), shallow=False)
     assert mismatch
+
+
+def test_two_ranks_with_their_own_bn_statistics_write_rank0_files(
+        synthetic_voc_root, two_ranks, tmp_path):
+    """Without SyncBN every rank has its own running statistics; after
+    sync_buffers_from_rank0 (what SelfTrainingRoundsLoop does before
+    pseudo-labelling and validation) two ranks write the files one process
+    writes with rank 0's statistics. Rank 1's statistics alone give other
+    files, so a shard predicted with them would show."""
+    unlabeled, labeled = build_sets(synthetic_voc_root)
+    outs = {}
+    for stats in (0, 1):
+        outs[stats] = str(tmp_path / f'one_stats{stats}')
+        PseudoLabelGenerator(label_ratio=0.5, seed=3, round_idx=1).generate(
+            BNSegmentor(stats), unlabeled, outs[stats], labeled)
+    names = sorted(os.listdir(osp.join(outs[0], 'labels')))
+    _, mismatch, _ = filecmp.cmpfiles(
+        osp.join(outs[0], 'labels'), osp.join(outs[1], 'labels'), names,
+        shallow=False)
+    assert len(mismatch) > len(names) // 2
+    assert_same_labels(outs[0], two_ranks['bn'])
+    assert read_outputs(two_ranks['bn'])[0]['world_size'] == 2
 
 
 def test_bad_inputs(synthetic_voc_root, tmp_path):

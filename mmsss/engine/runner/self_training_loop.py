@@ -4,7 +4,7 @@ import math
 import os.path as osp
 from typing import List, Optional, Sequence
 
-from mmengine.dist import broadcast_object_list, get_world_size
+from mmengine.dist import broadcast, broadcast_object_list, get_world_size
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.optim.scheduler import PolyLR
@@ -15,11 +15,13 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmseg.registry import DATASETS, LOOPS
 
 from ...datasets.samplers.sample_seed import SampleSeedSampler, sample_seed
+from ...utils.dist import unwrap_model
 from ..hooks.random_state_hook import RandomStateHook
 
 __all__ = [
     'SelfTrainingRoundsLoop', 'RoundPolyLR', 'set_ratio_range',
     'epoch_iterations', 'iters_per_epoch', 'source_counts', 'round_seed',
+    'sync_buffers_from_rank0',
     'PSEUDO_LABEL_LIST_KEY', 'LR_SCHEDULES', 'EPOCH_OVER'
 ]
 
@@ -204,6 +206,33 @@ class RoundPolyLR(LRSchedulerMixin, _ParamScheduler):
         # last_step counts the steps since iteration 0: the value set now is
         # the one iteration ``last_step`` trains with
         return self.value_at(self.last_step)
+
+
+def sync_buffers_from_rank0(model) -> int:
+    """Copy rank 0's buffers (BN running statistics) to every rank; returns
+    how many buffers were broadcast (0 on one process).
+
+    Without SyncBN (the DARS DeepLabV2), mmengine's
+    ``MMDistributedDataParallel`` (``broadcast_buffers=False``) leaves each
+    rank with the running statistics of its own batches, and only rank 0's
+    are saved. Pseudo-labelling and validation, which shard the images over
+    the ranks, would otherwise predict each shard with other statistics and
+    make files and scores that depend on the number of GPUs. With rank 0's
+    on every rank they use the statistics of the saved checkpoint, which the
+    official code generates from (one GPU, ``train_gpu: [4]`` in the
+    ``gen_pseudo_label_*.yaml``, loading ``train_epoch_200.pth``, saved by
+    rank 0: CVMI-Lab/DARS ``tool/gen_pseudo_label.py`` lines 207-245,
+    ``tool/train.py`` lines 344-348) and validates with (rank 0 only,
+    ``tool/train.py`` lines 350-360). Training in train mode normalises with
+    batch statistics, so the gradients do not change; the other ranks'
+    running statistics, never saved, restart from rank 0's (as after a
+    resume)."""
+    if get_world_size() <= 1:
+        return 0
+    buffers = list(unwrap_model(model).buffers())
+    for buf in buffers:
+        broadcast(buf, src=0)
+    return len(buffers)
 
 
 def set_ratio_range(pipeline: list, ratio_range: Sequence[float]) -> int:
@@ -510,6 +539,9 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
     def _enter_round(self, k: int) -> None:
         runner = self.runner
         self.current_round = k
+        if k > 0:
+            # the teacher predicts with one set of BN statistics on all ranks
+            sync_buffers_from_rank0(runner.model)
         runner.call_hook(
             'before_train_round', round_idx=k, round_cfg=self.rounds[k])
         if k > 0:  # round 0 keeps the iterator made in __init__
@@ -681,6 +713,8 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
                     and self._iter >= self.val_begin
                     and (self._iter % self.val_interval == 0
                          or self._iter == self.round_end(k))):
+                # every rank validates its shard with rank 0's statistics
+                sync_buffers_from_rank0(self.runner.model)
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
