@@ -119,8 +119,9 @@ def parse_args(argv=None):
         'permutations (first n of the permuted training set)')
     parser.add_argument('permutation', help='permutation file (one index '
                         'per line, e.g. cityscapes_split_0.txt)')
-    parser.add_argument('samples', help='training sample list (see --help '
-                        'of the module docstring for the order)')
+    parser.add_argument('samples', help='training sample list: Cityscapes '
+                        'image paths (any order) or the official VOC '
+                        'train_aug.txt (its order)')
     parser.add_argument('out_dir', help='writes <out_dir>/<n>/'
                         '{labeled,unlabeled}.txt')
     parser.add_argument(
