@@ -75,8 +75,8 @@ class MeanTeacherSegmentor(SemiBaseSegmentor):
     with N ≥ 2 unlabeled images no image is mixed with itself. With N = 1
     there is no other image: the CutMix view equals the weak view, a warning
     is logged once, and ``unsup_cutmix_rate`` is 0. ``unsup_cutmix_rate``
-    is the fraction of images that really received a non-empty box from another
-    image; ``unsup_cutmix_trigger_rate`` the fraction whose box was
+    is the fraction of images that really received a non-empty box from
+    another image; ``unsup_cutmix_trigger_rate`` the fraction whose box was
     triggered.
     """
 
