@@ -29,14 +29,18 @@ def assert_weak_geometric(pipeline, dataset, crop):
     assert types.count('RandomCrop') == 1
 
 
-def assert_imas_style_evaluation(cfg, seg, dataset):
+def assert_imas_style_evaluation(cfg, seg, dataset,
+                                 cityscapes_mode='slide'):
     """Evaluation as the iMAS/U2PL-family recipes: Cityscapes slide 769 with
     stride 512 (= int(769 * 2 / 3)) at full size, VOC the whole image at its
     own size; val/test one image per batch, no resize/crop/flip, on
-    val.txt."""
+    val.txt. ``cityscapes_mode``: ``'slide_official'`` for the configs of
+    the official iMAS code (its ``validate_citys``, train_semi.py:693-720:
+    windows cut at the border, softmax summed), ``'slide'`` (mmseg's) for
+    ESL, which has no code."""
     if dataset == 'cityscapes':
         assert dict(seg.test_cfg) == dict(
-            mode='slide', crop_size=(769, 769), stride=(512, 512))
+            mode=cityscapes_mode, crop_size=(769, 769), stride=(512, 512))
     else:
         assert dict(seg.test_cfg) == dict(mode='whole')
     for key in ('val_dataloader', 'test_dataloader'):

@@ -227,6 +227,8 @@ def test_official_arch_variant_changes_only_the_network(name):
     for head in ('decode_head', 'auxiliary_head'):
         assert model_v[head].pop('align_corners') is True
         model_b[head].pop('align_corners')
+        # the official heads' PyTorch initialisation (issue 25, point 10)
+        assert model_v[head].pop('init_cfg') == dict(type='PyTorchDefault')
         assert model_v[head] == model_b[head], head
     for key in set(model_b) | set(model_v):
         if key not in ('backbone', 'pretrained', 'decode_head',

@@ -382,7 +382,8 @@ def test_evaluation_protocol(case):
     # official validate_citys: 769 windows, stride int(769 * 2 / 3); VOC: one
     # window larger than every image = whole image, original size
     assert SLIDE_STRIDE == 512
-    assert_imas_style_evaluation(cfg, seg, case.dataset)
+    assert_imas_style_evaluation(
+        cfg, seg, case.dataset, cityscapes_mode='slide_official')
     if case.dataset != 'cityscapes':
         # the 1,449 val masks (identical in SegmentationClassAug)
         assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == \

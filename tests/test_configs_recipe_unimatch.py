@@ -88,7 +88,7 @@ def test_recipe(rel):
     if classes == 19:
         assert dict(head.loss_decode) == OHEM
         assert seg.test_cfg == dict(
-            mode='slide', crop_size=crop, stride=(534, 534))
+            mode='slide_official', crop_size=crop, stride=(534, 534))
     else:
         assert head.loss_decode.avg_non_ignore is True
         assert seg.test_cfg.mode == 'whole'

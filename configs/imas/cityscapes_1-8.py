@@ -37,8 +37,10 @@ segmentor.auxiliary_head = dict(
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     align_corners=False,
     loss_decode=dict(ohem_ce, loss_weight=0.4))
+# official validate_citys (train_semi.py:693-720): 769 windows from 0 in
+# steps of int(769 * 2 / 3) = 512, cut at the border, softmax summed
 segmentor.test_cfg = dict(
-    mode='slide', crop_size=(769, 769), stride=(512, 512))
+    mode='slide_official', crop_size=(769, 769), stride=(512, 512))
 model = dict(
     _delete_=True,
     type='IMASSegmentor',

@@ -31,7 +31,10 @@ segmentor.auxiliary_head = dict(
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     align_corners=False,
     loss_decode=dict(ohem_ce, loss_weight=0.4))
-segmentor.test_cfg = dict(mode='slide', crop_size=(769, 769), stride=(512, 512))
+# iMAS validate_citys (train_semi.py:693-720): windows cut at the border,
+# softmax summed
+segmentor.test_cfg = dict(
+    mode='slide_official', crop_size=(769, 769), stride=(512, 512))
 model = dict(
     _delete_=True,
     type='MeanTeacherSegmentor',

@@ -17,8 +17,9 @@ segmentor.data_preprocessor.size = crop_size
 segmentor.decode_head.num_classes = 19
 segmentor.decode_head.loss_decode = dict(
     type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=200000)
+# supervised.py:44-57: windows cut at the border, softmax summed
 segmentor.test_cfg = dict(
-    mode='slide', crop_size=(801, 801), stride=(534, 534))
+    mode='slide_official', crop_size=(801, 801), stride=(534, 534))
 model = dict(
     _delete_=True,
     type='UniMatchSegmentor',
