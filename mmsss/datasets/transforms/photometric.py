@@ -15,7 +15,9 @@ fixed 5x5 OpenCV kernel. These transforms therefore convert to a PIL RGB
 image and call torchvision/PIL themselves, so brightness/contrast/saturation
 factors in [0.5, 1.5], the hue shift in [-0.25, 0.25], the random order of
 the four jitter ops, ITU-R 601-2 grayscale and PIL's Gaussian blur are those
-of the official code. Geometry and segmentation maps are untouched.
+of the official code. Geometry and segmentation maps are untouched. In the
+UniMatch/FixMatch pipelines they run after ``PadToSize``, so, as officially,
+they see the black padding of small crops (``dataset/semi.py:43,51-60``).
 
 Randomness: the application probabilities and the blur sigma come from
 ``np.random`` (the official code uses ``random``/``np.random``), the jitter

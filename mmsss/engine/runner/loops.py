@@ -50,8 +50,8 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
 
     An epoch is one pass over the *unlabeled* set by all ranks together,
     its length counted by :func:`unlabeled_iters_per_epoch` from the
-    ``MultiSourceSampler`` (rule ``epoch_length``), with N_u the unlabeled set, b
-    the unlabeled images per rank and batch, W the world size:
+    ``MultiSourceSampler`` (rule ``epoch_length``), with N_u the unlabeled
+    set, b the unlabeled images per rank and batch, W the world size:
     ``'ceil'`` = ``ceil(N_u / (b W))`` (the iMAS/U2PL convention, default)
     or ``'per_rank_drop_last'`` = ``floor(ceil(N_u / W) / b)`` (UniMatch:
     ``len(trainloader_u)`` of a ``DistributedSampler`` with
