@@ -6,7 +6,8 @@ config's ``PseudoLabelRoundHook`` and α from ``train_cfg.rounds[ROUND]``
 (or ``--label-ratio``); writes what the hook writes at that round boundary
 (the round's sampling keys, and the teacher record in ``summary.json``: the
 checkpoint's iteration and weights fingerprint, so the hook reuses the
-folder only for the same weights).
+folder only for the same weights; and the ``prediction`` record: test_cfg,
+prediction pipeline and image names).
 
 Examples:
     python tools/generate_pseudo_labels.py configs/dars/synthetic_1-8.py \\
@@ -29,7 +30,8 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
-from mmsss.pseudo_labels import PseudoLabelGenerator, model_fingerprint
+from mmsss.pseudo_labels import (PseudoLabelGenerator, model_fingerprint,
+                                 prediction_settings)
 from mmsss.utils import (init_tool_distributed, load_checkpoint_checked,
                          load_tool_config)
 
@@ -118,7 +120,13 @@ def main(argv=None):
         out,
         labeled_dataset=labeled,
         extra_summary=dict(
-            round=args.round, checkpoint=args.checkpoint, teacher=teacher))
+            round=args.round,
+            checkpoint=args.checkpoint,
+            teacher=teacher,
+            # as the hook records it: the folder is reused for the same
+            # test_cfg, prediction pipeline and image names only
+            prediction=prediction_settings(
+                model, unlabeled, hook['unlabeled_dataset'].get('pipeline'))))
     kl = summary.get('kl_labeled_pseudo')
     print(f'{out}: {summary["num_images"]} images, kept '
           f'{summary["kept_fraction"]:.4f} of pixels'

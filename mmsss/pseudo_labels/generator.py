@@ -49,7 +49,8 @@ from .selection import (KEY_RANGE, MODES, NUM_CONF_BINS, SAMPLINGS,
 
 __all__ = [
     'PseudoLabelGenerator', 'labeled_class_distribution',
-    'pseudo_label_image_id', 'model_fingerprint', 'FLIP_AVERAGES'
+    'pseudo_label_image_id', 'model_fingerprint', 'prediction_settings',
+    'FLIP_AVERAGES'
 ]
 
 _HALF = 1 << 16
@@ -114,6 +115,39 @@ def pseudo_label_image_id(info: dict) -> str:
     if img_id is None:
         img_id = osp.splitext(osp.basename(info['img_path']))[0]
     return str(img_id)
+
+
+def prediction_settings(model, dataset,
+                        pipeline: Optional[Sequence] = None) -> dict:
+    """What decides the predictions besides the weights and the generator
+    settings, recorded in ``summary.json`` as ``prediction`` so that a
+    folder is reused only for the same ones:
+
+    - ``test_cfg``: the model's inference mode (``whole`` / ``slide``,
+      window size and stride);
+    - ``pipeline``: the unlabeled set's prediction pipeline, ``pipeline``
+      (its config, as the hook and the offline tool pass it) or, when not
+      given, the ``repr`` of the dataset's transforms;
+    - ``image_ids_sha256``: SHA-256 of the image ids in dataset order (the
+      names of the label files and the lines of ``list.txt``).
+
+    JSON types, as they read back from ``summary.json``."""
+    if is_model_wrapper(model):
+        model = model.module
+    test_cfg = getattr(model, 'test_cfg', None)
+    if pipeline is None:
+        transforms = getattr(getattr(dataset, 'pipeline', None),
+                             'transforms', None) or []
+        pipeline = [repr(t) for t in transforms]
+    ids = hashlib.sha256()
+    for idx in range(len(dataset)):
+        ids.update(pseudo_label_image_id(dataset.get_data_info(idx)).encode())
+        ids.update(b'\n')
+    record = dict(
+        test_cfg=None if test_cfg is None else dict(test_cfg),
+        pipeline=list(pipeline),
+        image_ids_sha256=ids.hexdigest())
+    return json.loads(json.dumps(record, default=repr))
 
 
 def _label_rel_path(img_id: str) -> str:

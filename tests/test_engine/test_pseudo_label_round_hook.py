@@ -48,22 +48,23 @@ class _Runner:
         self.visualizer = _Visualizer()
 
 
-def _hook(root, **generator):
-    def ds(split, is_labeled, pipeline):
+PREDICT_PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
+
+
+def _hook(root, unlabeled_pipeline=PREDICT_PIPELINE,
+          unlabeled_list='splits/1-8/unlabeled.txt', **generator):
+    def ds(ann_file, is_labeled, pipeline):
         return dict(
             type='SemiSyntheticDataset',
             data_root=root,
-            ann_file=f'splits/1-8/{split}.txt',
+            ann_file=ann_file,
             data_prefix=PREFIX,
             is_labeled=is_labeled,
             pipeline=pipeline)
 
     return PseudoLabelRoundHook(
-        unlabeled_dataset=ds(
-            'unlabeled', False,
-            [dict(type='LoadImageFromFile'),
-             dict(type='PackSegInputs')]),
-        labeled_dataset=ds('labeled', True, []),
+        unlabeled_dataset=ds(unlabeled_list, False, unlabeled_pipeline),
+        labeled_dataset=ds('splits/1-8/labeled.txt', True, []),
         generator=dict(seed=3, **generator))
 
 
@@ -135,6 +136,62 @@ def test_same_teacher_reuses_other_weights_or_settings_regenerate(
     assert len(calls) == 6 and calls[-1]['label_ratio'] == 0.6
     hook.before_train_round(runner, 1, dict(label_ratio=0.6))
     assert len(calls) == 6
+
+
+def test_other_test_cfg_pipeline_or_image_names_regenerate(
+        synthetic_voc_root, tmp_path, calls):
+    """The folder records how the teacher predicted (summary.json
+    'prediction'); the same teacher and generator settings with another
+    test_cfg, prediction pipeline or set of unlabeled image names (as many
+    images) regenerate, with the reason in the log."""
+    hook = _hook(synthetic_voc_root)
+    model = FakeSegmentor()
+    model.test_cfg = dict(mode='whole')
+    runner = _Runner(tmp_path, model, 2)
+    logged = []
+    runner.logger = type('L', (), dict(
+        info=lambda self, msg: logged.append(msg),
+        warning=lambda self, msg: logged.append(msg)))()
+    round1 = dict(label_ratio=0.5)
+    hook.before_train_round(runner, 1, round1)
+    recorded = _summary(runner)['prediction']
+    assert recorded['test_cfg'] == dict(mode='whole')
+    assert recorded['pipeline'] == PREDICT_PIPELINE
+    hook.before_train_round(runner, 1, round1)
+    assert len(calls) == 1
+
+    def regenerates(hook, runner, reason):
+        n = len(calls)
+        logged.clear()
+        hook.before_train_round(runner, 1, round1)
+        assert len(calls) == n + 1
+        assert any(reason in msg for msg in logged), logged
+        # and the new folder is reused as it is
+        hook.before_train_round(runner, 1, round1)
+        assert len(calls) == n + 1
+
+    # test_cfg (e.g. sliding windows instead of the whole image)
+    model.test_cfg = dict(mode='slide', crop_size=(32, 32), stride=(21, 21))
+    regenerates(hook, runner, 'prediction differs: model test_cfg')
+    assert _summary(runner)['prediction']['test_cfg']['mode'] == 'slide'
+    # the prediction pipeline (e.g. another base size)
+    resized = [PREDICT_PIPELINE[0],
+               dict(type='Resize', scale=(48, 48), keep_ratio=True),
+               PREDICT_PIPELINE[1]]
+    regenerates(_hook(synthetic_voc_root, unlabeled_pipeline=resized),
+                runner, 'prediction differs: prediction pipeline')
+    # as many unlabeled images, one name replaced by another image
+    with open(osp.join(synthetic_voc_root, 'splits/1-8/unlabeled.txt')) as f:
+        names = f.read().split()
+    with open(osp.join(synthetic_voc_root, 'splits/1-8/labeled.txt')) as f:
+        other = f.read().split()[0]
+    swapped = tmp_path / 'unlabeled_swapped.txt'
+    swapped.write_text('\n'.join(names[:-1] + [other]) + '\n')
+    regenerates(
+        _hook(synthetic_voc_root, unlabeled_pipeline=resized,
+              unlabeled_list=str(swapped)), runner,
+        'prediction differs: unlabeled image names')
+    assert _summary(runner)['num_images'] == len(names)
 
 
 def test_resume_inside_a_round_checks_the_recorded_teacher(

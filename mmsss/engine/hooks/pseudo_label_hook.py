@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmseg.registry import DATASETS, HOOKS
 
 from ...pseudo_labels import (LIST_FILE, SUMMARY_FILE, PseudoLabelGenerator,
-                              model_fingerprint)
+                              model_fingerprint, prediction_settings)
 from ..runner.self_training_loop import PSEUDO_LABEL_LIST_KEY
 
 __all__ = ['PseudoLabelRoundHook', 'PSEUDO_LABEL_TEACHER_KEY']
@@ -31,11 +31,15 @@ class PseudoLabelRoundHook(Hook):
     Output: ``<work_dir>/<out_dir>/round_<k>/`` (see
     :class:`PseudoLabelGenerator`). ``summary.json`` records the teacher
     (``teacher``: the iteration it was taken at and
-    :func:`~mmsss.pseudo_labels.model_fingerprint` of its weights) and the
-    generator settings (``generator``). An existing folder is reused only
-    when it is complete and was made for the same round, with the same
-    settings, for as many unlabeled images, by the same teacher; otherwise
-    it is regenerated (e.g. a rerun in the same work dir after retraining).
+    :func:`~mmsss.pseudo_labels.model_fingerprint` of its weights), the
+    generator settings (``generator``) and how the teacher predicts
+    (``prediction``, :func:`~mmsss.pseudo_labels.prediction_settings`: the
+    model's ``test_cfg``, the unlabeled set's prediction pipeline and its
+    image names). An existing folder is reused only when it is complete and
+    was made for the same round, with the same settings, for the same
+    unlabeled images predicted the same way, by the same teacher; otherwise
+    it is regenerated (e.g. a rerun in the same work dir after retraining,
+    or with another ``test_cfg``, base size or split list).
 
     On a resume inside round ``k`` the model is no longer the round's
     teacher; the folder is then reused when its teacher is the one recorded
@@ -118,12 +122,19 @@ class PseudoLabelRoundHook(Hook):
         except (OSError, ValueError):
             return None
 
+    def prediction_settings(self, model, unlabeled) -> dict:
+        """The ``prediction`` record of ``summary.json`` for ``model`` on
+        the unlabeled set (its configured pipeline)."""
+        return prediction_settings(
+            model, unlabeled, self.unlabeled_dataset_cfg.get('pipeline'))
+
     def check_reusable(self, summary: Optional[dict], round_idx: int,
-                       generator: PseudoLabelGenerator,
-                       num_images: int) -> Tuple[bool, str]:
+                       generator: PseudoLabelGenerator, num_images: int,
+                       prediction: dict) -> Tuple[bool, str]:
         """Whether a finished folder's ``summary`` was made for this round
-        with these settings (the teacher is checked by the caller), and if
-        not, why."""
+        with these settings, for ``num_images`` images predicted as
+        ``prediction`` says (:meth:`prediction_settings`; the teacher is
+        checked by the caller), and if not, why."""
         if summary is None:
             return False, 'no finished pseudo-labels'
         if summary.get('round') != round_idx:
@@ -139,6 +150,17 @@ class PseudoLabelRoundHook(Hook):
         if summary.get('num_images') != num_images:
             return False, (f'made for {summary.get("num_images")} unlabeled '
                            f'images, the set has {num_images}')
+        prediction = _as_json(prediction)
+        if summary.get('prediction') != prediction:
+            old = summary.get('prediction') or {}
+            names = dict(test_cfg='model test_cfg',
+                         pipeline='prediction pipeline',
+                         image_ids_sha256='unlabeled image names')
+            diff = sorted(names.get(k, k)
+                          for k in set(old) | set(prediction)
+                          if old.get(k) != prediction.get(k))
+            return False, ('prediction differs: ' + ', '.join(diff)
+                           if old else 'no prediction settings recorded')
         return True, ''
 
     def _round_start(self, runner, round_idx: int) -> Optional[int]:
@@ -149,12 +171,13 @@ class PseudoLabelRoundHook(Hook):
         return int(starts[round_idx])
 
     def _decide(self, runner, out: str, round_idx: int,
-                generator: PseudoLabelGenerator, num_images: int):
+                generator: PseudoLabelGenerator, num_images: int,
+                prediction: dict):
         """(reuse, reason, teacher) on rank 0: ``teacher`` is the record of
         the labels to train on (the folder's when reused)."""
         summary = self.read_summary(out)
         ok, why = self.check_reusable(summary, round_idx, generator,
-                                      num_images)
+                                      num_images, prediction)
         start = self._round_start(runner, round_idx)
         current = dict(
             iter=int(runner.iter), fingerprint=model_fingerprint(runner.model))
@@ -187,12 +210,13 @@ class PseudoLabelRoundHook(Hook):
         gen = self.build_generator(round_idx, label_ratio)
         out = self.round_dir(runner, round_idx)
         unlabeled, labeled = self._build_datasets()
-        # rank 0 decides for all ranks (they must agree, and their BN
-        # buffers need not be identical without SyncBN)
+        prediction = self.prediction_settings(runner.model, unlabeled)
+        # rank 0 decides for all ranks (they must agree)
         decision = [None, None, None]
         if dist.get_rank() == 0:
             decision = list(
-                self._decide(runner, out, round_idx, gen, len(unlabeled)))
+                self._decide(runner, out, round_idx, gen, len(unlabeled),
+                             prediction))
         dist.broadcast_object_list(decision)
         reuse, why, teacher = decision
         if reuse:
@@ -210,7 +234,10 @@ class PseudoLabelRoundHook(Hook):
                 out,
                 labeled_dataset=labeled,
                 extra_summary=dict(
-                    round=round_idx, iter=runner.iter, teacher=teacher))
+                    round=round_idx,
+                    iter=runner.iter,
+                    teacher=teacher,
+                    prediction=prediction))
             scalars = {
                 'pseudo_labels/kept_fraction': summary['kept_fraction']
             }
