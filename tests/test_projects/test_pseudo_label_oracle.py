@@ -178,7 +178,9 @@ def test_round_hook_masks_a_finished_round_in_place(synthetic_voc_root,
                 num_images=len(ids),
                 generator=hook.build_generator(1, 0.4).settings(),
                 teacher=dict(
-                    iter=2, fingerprint=model_fingerprint(Runner.model))),
+                    iter=2, fingerprint=model_fingerprint(Runner.model)),
+                prediction=hook.prediction_settings(
+                    Runner.model, hook.unlabeled_dataset())),
             f)
     hook.before_train_round(Runner, 1, dict(label_ratio=0.4))
     first = {}
