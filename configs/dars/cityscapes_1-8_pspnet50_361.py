@@ -29,7 +29,7 @@ for _pipeline in [
         if _t['type'] == 'RandomResize':  # round 0 (later rounds: per round)
             _t['ratio_range'] = (0.25, 1.0)
 del _pipeline, _t
-# base_size 1024: every prediction (pseudo-labels, evaluation, TTA) on the
+# base_size 1024: every prediction (pseudo-labels, evaluation) on the
 # image resized to a 1,024-pixel long side; mmseg resizes the logits back
 # to the original size before the argmax / softmax
 _resize = dict(type='Resize', scale=(base_size, base_size), keep_ratio=True)
@@ -44,15 +44,5 @@ custom_hooks = _base_.custom_hooks
 custom_hooks[0].unlabeled_dataset.pipeline = [
     dict(type='LoadImageFromFile'), _resize,
     dict(type='PackSegInputs')
-]
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='TestTimeAug',
-        transforms=[[
-            dict(type='RandomFlip', prob=0., direction='horizontal'),
-            dict(type='RandomFlip', prob=1., direction='horizontal')
-        ], [_resize], [dict(type='LoadAnnotations')],
-                    [dict(type='PackSegInputs')]])
 ]
 del _resize

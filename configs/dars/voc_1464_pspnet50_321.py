@@ -39,7 +39,13 @@ model = dict(
             size=crop_size)),
     # sliding window, stride ceil(2/3 of the crop) as the official
     # scale_process (tool/gen_pseudo_label_utils.py lines 94-125)
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(214, 214)))
+    # official sliding windows (see "Evaluation" below), stride 2/3 crop
+    test_cfg=dict(
+        mode='slide_official',
+        crop_size=crop_size,
+        stride=(214, 214),
+        window='shift',
+        flip=True))
 optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=1e-4))
 # 50 epochs per round, the epoch counted as the official code counts it
 # (SelfTrainingRoundsLoop: round 0 over the labeled set, later rounds over
@@ -60,7 +66,7 @@ train_cfg = dict(
     lr_schedule='extend',
     val_interval=4000)
 val_cfg = dict(_delete_=True, type='ValLoop')
-# base_size 400: every prediction (pseudo-labels, evaluation, TTA) on the
+# base_size 400: every prediction (pseudo-labels, evaluation) on the
 # image resized to a 400-pixel long side; mmseg resizes the logits back to
 # the original size before the argmax / softmax
 _resize = dict(type='Resize', scale=(base_size, base_size), keep_ratio=True)
@@ -76,16 +82,17 @@ unlabeled_predict_dataset.pipeline = [
     dict(type='LoadImageFromFile'), _resize,
     dict(type='PackSegInputs')
 ]
-# pseudo-labelling as the official code: the logits of the image and of its
-# horizontal flip averaged, then the softmax (CVMI-Lab/DARS
-# tool/gen_pseudo_label_utils.py lines 79-91 and 257-267); sampling keys
-# redrawn in every round
+# pseudo-labelling as the official code: the windows of the evaluation, but
+# the logits of each window and of its horizontal flip averaged, the
+# windows' logits averaged, then the softmax (CVMI-Lab/DARS
+# tool/gen_pseudo_label_utils.py lines 70-127 and 257-267); the windows flip
+# themselves (flip=False here); sampling keys redrawn in every round
 pseudo_label_generator = dict(
     mode='DARS',
     sampling='exact',
     temperature=1.0,
-    flip=True,
-    flip_average='logits',
+    flip=False,
+    test_cfg=dict(average='logits'),
     seed=0,
     num_workers=4)
 custom_hooks = [
@@ -98,18 +105,12 @@ custom_hooks = [
 default_hooks = dict(
     checkpoint=dict(
         interval=4000, max_keep_ckpts=3, save_best='mIoU', rule='greater'))
-# Evaluation as the official test (CVMI-Lab/DARS tool/test.py lines 332-342):
-# the image and its horizontal flip, softmax averaged (mmseg's SegTTAModel),
-# with `tools/test.py CONFIG CKPT --tta`; validation during training is
-# single-view (mmengine's ValLoop runs the plain model).
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='TestTimeAug',
-        transforms=[[
-            dict(type='RandomFlip', prob=0., direction='horizontal'),
-            dict(type='RandomFlip', prob=1., direction='horizontal')
-        ], [_resize], [dict(type='LoadAnnotations')],
-                    [dict(type='PackSegInputs')]])
-]
+# Evaluation (validation during training and tools/test.py) as the official
+# test and full-size validation (CVMI-Lab/DARS tool/test.py lines 323-379,
+# util/validate_full_size.py, run every `evaluate_freq` epochs by
+# tool/train.py lines 350-360): an image smaller than the window padded
+# with the mean, centred; ceil grid at stride ceil(2/3 crop), the last
+# window shifted back inside; the softmax of each window and of its flip
+# averaged, summed, divided by the count (mode='slide_official',
+# window='shift', flip=True). No --tta: the windows flip themselves.
 del _resize

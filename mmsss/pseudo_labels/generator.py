@@ -21,6 +21,7 @@ split-file datasets as a labeled set) and ``summary.json`` (which also
 records the generator settings, :meth:`PseudoLabelGenerator.settings`, so a
 reused folder can be checked against the current ones).
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine import dist
+from mmengine.config import ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -180,6 +182,11 @@ class PseudoLabelGenerator:
             is commented out, and lines 257-267 apply it after averaging), or
             ``'probs'`` (the softmax of each, averaged; what the official
             evaluation does, ``tool/test.py`` lines 332-342).
+        test_cfg (dict, optional): Keys that replace those of the predicting
+            model's ``test_cfg`` while it pseudo-labels (DARS:
+            ``dict(average='logits')`` over its ``mode='slide_official'``
+            windows, which flip themselves, so ``flip=False`` here); ``None``:
+            the model predicts as it evaluates.
         fixed_threshold (float, optional): ST with a fixed threshold.
         seed (int): Seed of the per-image sampling keys.
         round_idx (int, optional): Self-training round, mixed into the
@@ -204,6 +211,7 @@ class PseudoLabelGenerator:
                  temperature: float = 1.0,
                  flip: bool = True,
                  flip_average: str = 'logits',
+                 test_cfg: Optional[dict] = None,
                  fixed_threshold: Optional[float] = None,
                  seed: int = 0,
                  round_idx: Optional[int] = None,
@@ -234,6 +242,7 @@ class PseudoLabelGenerator:
         self.temperature = float(temperature)
         self.flip = bool(flip)
         self.flip_average = flip_average
+        self.test_cfg = None if test_cfg is None else dict(test_cfg)
         self.fixed_threshold = fixed_threshold
         self.seed = int(seed)
         self.round_idx = None if round_idx is None else int(round_idx)
@@ -253,6 +262,7 @@ class PseudoLabelGenerator:
             temperature=self.temperature,
             flip=self.flip,
             flip_average=self.flip_average if self.flip else None,
+            test_cfg=self.test_cfg,
             fixed_threshold=(None if self.fixed_threshold is None else float(
                 self.fixed_threshold)),
             seed=self.seed,
@@ -290,11 +300,28 @@ class PseudoLabelGenerator:
         return (F.softmax(logits / self.temperature, dim=0) +
                 F.softmax(logits_f / self.temperature, dim=0)) / 2
 
-    @staticmethod
-    def _logits(model, data: dict) -> torch.Tensor:
+    def _logits(self, model, data: dict) -> torch.Tensor:
         batch = model.data_preprocessor(data, False)
-        result = model.predict(batch['inputs'], batch['data_samples'])[0]
+        with self._predicting_with_test_cfg(model):
+            result = model.predict(batch['inputs'], batch['data_samples'])[0]
         return result.seg_logits.data.float()
+
+    @contextlib.contextmanager
+    def _predicting_with_test_cfg(self, model):
+        """The predicting model's ``test_cfg`` (the teacher or student of a
+        teacher–student model) updated with ``self.test_cfg`` while
+        inside."""
+        if self.test_cfg is None:
+            yield
+            return
+        target = (model._predict_model()
+                  if hasattr(model, '_predict_model') else model)
+        own = target.test_cfg
+        target.test_cfg = ConfigDict({**(own or {}), **self.test_cfg})
+        try:
+            yield
+        finally:
+            target.test_cfg = own
 
     # ------------------------------------------------------------ main entry
     def generate(self,

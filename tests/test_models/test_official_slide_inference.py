@@ -160,3 +160,92 @@ def test_window_grids_by_hand():
 def test_slide_official_bad_cfg(cfg, match):
     with pytest.raises(ValueError, match=match):
         check_official_slide_cfg(cfg)
+
+
+def ref_dars_pseudo_label_logits(seg, img, crop):
+    """DARS tool/gen_pseudo_label_utils.py:70-127: the grid of ``ref_semseg``
+    but the logits of a window and of its flip averaged (the softmax there
+    is commented out) and the windows' logits averaged."""
+    _, _, ori_h, ori_w = img.shape
+    pad_h, pad_w = max(crop - ori_h, 0), max(crop - ori_w, 0)
+    ph, pw = int(pad_h / 2), int(pad_w / 2)
+    img = F.pad(img, (pw, pad_w - pw, ph, pad_h - ph))
+    new_h, new_w = img.shape[2:]
+    stride = int(math.ceil(crop * 2 / 3))
+    out = torch.zeros(1, NUM_CLASSES, new_h, new_w)
+    count = torch.zeros(new_h, new_w)
+    for ih in range(int(math.ceil(float(new_h - crop) / stride) + 1)):
+        for iw in range(int(math.ceil(float(new_w - crop) / stride) + 1)):
+            e_h = min(ih * stride + crop, new_h)
+            e_w = min(iw * stride + crop, new_w)
+            win = img[:, :, e_h - crop:e_h, e_w - crop:e_w]
+            both = _net(seg, torch.cat([win, win.flip(3)], 0))
+            count[e_h - crop:e_h, e_w - crop:e_w] += 1
+            out[:, :, e_h - crop:e_h,
+                e_w - crop:e_w] += (both[0] + both[1].flip(2)) / 2
+    out /= count
+    return out[:, :, ph:ph + ori_h, pw:pw + ori_w]
+
+
+def _self_training_model(test_cfg):
+    """A DARS ``SelfTrainingSegmentor`` (a plain ``EncoderDecoder``
+    subclass) with non-trivial weights."""
+    import copy
+    from mmseg.registry import MODELS
+    from tests._tiny import TINY_SEGMENTOR
+    cfg = copy.deepcopy(TINY_SEGMENTOR)
+    cfg.update(type='SelfTrainingSegmentor', test_cfg=test_cfg)
+    model = MODELS.build(ConfigDict(cfg))
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # moderate logits: the softmax is not one-hot
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.15)
+    return model.eval()
+
+
+@pytest.mark.parametrize('size', [(45, 61), (17, 29)])
+def test_self_training_segmentor_official_windows(size):
+    """DARS: softmax averaged for evaluation (tool/test.py), logits
+    averaged for pseudo-labels (gen_pseudo_label_utils.py), through
+    SelfTrainingSegmentor's own inference."""
+    crop = 21
+    test_cfg = dict(mode='slide_official', crop_size=crop,
+                    stride=int(math.ceil(crop * 2 / 3)), window='shift',
+                    flip=True)
+    model = _self_training_model(test_cfg)
+    img = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(5))
+    samples = [make_sample(size=size)]
+    with torch.no_grad():
+        probs = model.predict(img, samples)[0].seg_logits.data.softmax(0)
+        ref = ref_semseg(model, img, crop)[0]
+        assert torch.allclose(probs, ref, atol=1e-5)
+        model.test_cfg = ConfigDict(test_cfg, average='logits')
+        logits = model.predict(img, samples)[0].seg_logits.data
+        ref_logits = ref_dars_pseudo_label_logits(model, img, crop)[0]
+    assert torch.allclose(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    assert ref_logits.softmax(0).max(0).values.mean() < 0.99  # not one-hot
+    # averaging logits is another result than averaging probabilities
+    assert (logits.softmax(0) - ref).abs().max() > 1e-3
+
+
+def test_generator_predicts_with_its_test_cfg_update():
+    """PseudoLabelGenerator(test_cfg=dict(average='logits')) predicts with
+    the model's windows, logits averaged, and leaves the model's
+    test_cfg as it was (evaluation keeps the softmax average)."""
+    from mmsss.pseudo_labels import PseudoLabelGenerator
+    crop, size = 21, (45, 61)
+    test_cfg = dict(mode='slide_official', crop_size=crop,
+                    stride=int(math.ceil(crop * 2 / 3)), window='shift',
+                    flip=True)
+    model = _self_training_model(test_cfg)
+    gen = PseudoLabelGenerator(flip=False, test_cfg=dict(average='logits'))
+    img = torch.randint(0, 256, (3, *size), dtype=torch.uint8,
+                        generator=torch.Generator().manual_seed(6))
+    data = dict(inputs=[img], data_samples=[make_sample(size=size)])
+    probs = gen.class_probabilities(model, data)
+    assert dict(model.test_cfg) == test_cfg
+    with torch.no_grad():
+        x = model.data_preprocessor(data, False)['inputs']
+        ref = ref_dars_pseudo_label_logits(model, x, crop)[0].softmax(0)
+    assert torch.allclose(probs, ref, atol=1e-5)
+    assert gen.settings()['test_cfg'] == dict(average='logits')

@@ -1,5 +1,5 @@
 """Offline self-training on labeled + pseudo-labeled images (DARS)."""
-from typing import Dict, Union
+from typing import Dict, List, Union
 
 import torch
 from mmseg.models.segmentors import EncoderDecoder
@@ -8,6 +8,9 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import head_losses
+from ..utils.slide_inference import (OFFICIAL_SLIDE_MODE,
+                                     check_official_slide_cfg,
+                                     official_slide_inference)
 
 __all__ = ['SelfTrainingSegmentor']
 
@@ -33,6 +36,11 @@ class SelfTrainingSegmentor(EncoderDecoder):
     ``'joint'`` runs one pass on the concatenated batch (one set of
     statistics for both, one update).
 
+    ``test_cfg=dict(mode='slide_official', ...)`` predicts with the official
+    sliding windows (``mmsss/models/utils/slide_inference.py``; DARS:
+    ``window='shift', flip=True``, softmax averaged as its ``tool/test.py``,
+    or ``average='logits'`` as its pseudo-labelling).
+
     Args:
         sup_weight (float): Weight of the labeled loss. Defaults to 1.
         pseudo_weight (float): Weight of the pseudo-label loss. Defaults to 1.
@@ -56,6 +64,13 @@ class SelfTrainingSegmentor(EncoderDecoder):
         self.sup_weight = float(sup_weight)
         self.pseudo_weight = float(pseudo_weight)
         self.bn_passes = bn_passes
+
+    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        if self.test_cfg.get('mode') == OFFICIAL_SLIDE_MODE:
+            return official_slide_inference(
+                self, inputs, batch_img_metas,
+                **check_official_slide_cfg(self.test_cfg))
+        return super().inference(inputs, batch_img_metas)
 
     def loss(self, inputs: Union[Tensor, Dict[str, Tensor]],
              data_samples: Union[SampleList, Dict[str, SampleList]]) -> dict:

@@ -21,11 +21,18 @@ last one shifted back inside the image. The official evaluations differ:
   horizontal flip, averaged: ``net_process(..., flip=True)``, lines
   323-347) summed and divided by the window count. ``window='shift'``,
   ``flip=True``.
+* CVMI-Lab/DARS pseudo-labelling (``tool/gen_pseudo_label_utils.py``
+  lines 70-127: the softmax of ``net_process`` is commented out): the same
+  windows, padding and flip, but the *logits* of a window and of its flip
+  are averaged and the windows' logits summed and divided by the count; the
+  softmax comes after (lines 257-267). ``window='shift'``, ``flip=True``,
+  ``average='logits'``.
 
 The argmax of the summed probabilities is the official prediction; the
 returned ``seg_logits`` are ``log`` of the per-pixel mean probability, so
 their argmax is that prediction and their softmax the mean probability
-(the pseudo-label generator and mmseg's TTA take a softmax of them).
+(the pseudo-label generator and mmseg's TTA take a softmax of them); with
+``average='logits'`` they are the mean logits.
 """
 from typing import List, Sequence
 
@@ -40,6 +47,7 @@ __all__ = [
 
 OFFICIAL_SLIDE_MODE = 'slide_official'
 _WINDOWS = ('truncate', 'shift')
+_AVERAGES = ('probs', 'logits')
 
 
 def _pair(value, key: str):
@@ -55,7 +63,7 @@ def _pair(value, key: str):
 def check_official_slide_cfg(test_cfg) -> dict:
     """The keyword arguments of :func:`official_slide_inference` from a
     segmentor's ``test_cfg``, with a clear error for a missing or bad key."""
-    known = {'mode', 'crop_size', 'stride', 'window', 'flip'}
+    known = {'mode', 'crop_size', 'stride', 'window', 'flip', 'average'}
     unknown = set(test_cfg) - known
     if unknown:
         raise ValueError(f"test_cfg of mode='{OFFICIAL_SLIDE_MODE}' has "
@@ -73,11 +81,16 @@ def check_official_slide_cfg(test_cfg) -> dict:
     if not isinstance(flip, bool):
         raise ValueError(f"test_cfg.flip of mode='{OFFICIAL_SLIDE_MODE}' "
                          f'must be True or False, got {flip!r}')
+    average = test_cfg.get('average', 'probs')
+    if average not in _AVERAGES:
+        raise ValueError(f"test_cfg.average of mode='{OFFICIAL_SLIDE_MODE}' "
+                         f'must be one of {_AVERAGES}, got {average!r}')
     return dict(
         crop_size=_pair(test_cfg['crop_size'], 'crop_size'),
         stride=_pair(test_cfg['stride'], 'stride'),
         window=window,
-        flip=flip)
+        flip=flip,
+        average=average)
 
 
 def window_starts(size: int, crop: int, stride: int,
@@ -104,10 +117,11 @@ def official_slide_inference(model,
                              crop_size: tuple,
                              stride: tuple,
                              window: str = 'truncate',
-                             flip: bool = False) -> Tensor:
-    """``(N, C, H, W)`` log mean window probabilities of an mmseg
-    ``EncoderDecoder`` (its ``encode_decode`` gives each window's logits at
-    the window's size)."""
+                             flip: bool = False,
+                             average: str = 'probs') -> Tensor:
+    """``(N, C, H, W)`` log mean window probabilities (``average='probs'``)
+    or mean window logits (``'logits'``) of an mmseg ``EncoderDecoder`` (its
+    ``encode_decode`` gives each window's logits at the window's size)."""
     h_crop, w_crop = crop_size
     h_stride, w_stride = stride
     _, _, h_img, w_img = inputs.shape
@@ -120,19 +134,25 @@ def official_slide_inference(model,
             inputs = F.pad(inputs, pad, value=0.)
     n, _, h, w = inputs.shape
     probs = inputs.new_zeros((n, model.out_channels, h, w))
+
+    def to_average(logits):
+        return logits if average == 'logits' else logits.softmax(dim=1)
+
     count = inputs.new_zeros((1, 1, h, w))
     for y1, y2 in window_starts(h, h_crop, h_stride, window):
         for x1, x2 in window_starts(w, w_crop, w_stride, window):
             crop = inputs[:, :, y1:y2, x1:x2]
             metas = [dict(m, img_shape=crop.shape[2:]) for m in batch_img_metas]
-            prob = model.encode_decode(crop, metas).softmax(dim=1)
+            prob = to_average(model.encode_decode(crop, metas))
             if flip:
                 prob_f = model.encode_decode(crop.flip(-1), metas)
-                prob = (prob + prob_f.softmax(dim=1).flip(-1)) / 2
+                prob = (prob + to_average(prob_f).flip(-1)) / 2
             probs[:, :, y1:y2, x1:x2] += prob
             count[:, :, y1:y2, x1:x2] += 1
     probs = probs / count
     probs = probs[:, :, pad[2]:h - pad[3], pad[0]:w - pad[1]]
+    if average == 'logits':
+        return probs
     return probs.clamp_min(torch.finfo(probs.dtype).tiny).log()
 
 
