@@ -11,7 +11,7 @@ configs cannot drift from it:
   least one. The nodes are looked for in the model first (``model`` of the
   resolved config and the built model's settings: segmentor with its class
   defaults merged, backbone, heads, the ``@model`` lines of
-  ``tests/data/config_snapshots``), then in the run's other sections
+  ``tests/config_snapshots``), then in the run's other sections
   (dataloaders, optimiser, loops, hooks), where a key that starts with a
   top-level name (``train_dataloader.batch_size``) is a full path;
 * ``Type(k=v, ...)`` (a registered type with literal keywords): some dict of
@@ -20,9 +20,10 @@ configs cannot drift from it:
 Which configs a claim is about: the method's main configs (not the
 synthetic, ablation or network-variant ones: ``*_official-arch``,
 ``*_mmseg-arch``, ``*_os8``, which the recipe tests compare with their base
-config), narrowed by a dataset named in the ``setting`` cell ("…, VOC",
-"…, Cityscapes") or by the last dataset word before the claim in the
-``ours`` cell ("VOC `conf_thresh=0.95`, Cityscapes `conf_thresh=0.7`").
+config), narrowed by a dataset or network named in the ``setting`` cell
+("…, VOC", "…, Cityscapes", "DeepLabV2 …") and by the last such word before
+the claim in the ``ours`` cell ("VOC `conf_thresh=0.95`, Cityscapes
+`conf_thresh=0.7`"); both must select a config.
 Backticked text that is not such a claim (a class name, a file, an
 expression) is prose. Switches that are not the default belong in the
 ``note`` cell, which is not parsed.
@@ -36,13 +37,23 @@ import re
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 HEADER = ('setting', 'paper', 'official code (file:line)', 'ours', 'note')
 VARIANT_SUFFIXES = ('_official-arch', '_mmseg-arch', '_os8')
-# dataset words of a cell -> the config-name datasets they select
+# words of a cell -> the configs they select: datasets, or networks (a
+# part of the config name)
 SCOPE_WORDS = (
     (r'\bVOC classic\b', ('voc',)),
     (r'\bVOC blended\b|\bblended\b', ('voc_blended',)),
     (r'\bVOC\b', ('voc', 'voc_blended')),
     (r'\bCityscapes\b', ('cityscapes',)),
+    (r'\bPSPNet\b', ('pspnet',)),
+    (r'\bDeepLabV2\b', ('deeplabv2',)),
 )
+
+
+def in_scope(name, scope):
+    """Whether the config ``name`` is one a scope (a tuple of dataset names
+    or name parts, see :data:`SCOPE_WORDS`) selects; None selects all."""
+    return scope is None or dataset_of(name) in scope or any(
+        part in name for part in scope if part in ('pspnet', 'deeplabv2'))
 
 
 def dataset_of(name):
@@ -146,26 +157,24 @@ def parse_claim(text):
     return None
 
 
+def _last_scope(text):
+    """The scope of the last scope word in ``text``, None if none."""
+    found = [(w.end(), d) for p, d in SCOPE_WORDS for w in re.finditer(p, text)]
+    return max(found, key=lambda t: t[0])[1] if found else None
+
+
 def claims(row):
-    """``[(datasets or None, claim)]`` of a row's ``ours`` cell."""
-    default = None
-    for pattern, datasets in SCOPE_WORDS:
-        if re.search(pattern, row['setting']):
-            default = datasets
-            break
-    out, scope = [], default
-    pos = 0
+    """``[(scopes, claim)]`` of a row's ``ours`` cell; ``scopes`` are the
+    setting's and the cell's scope (None: no narrowing)."""
+    setting = _last_scope(row['setting'])
+    out, scope, pos = [], None, 0
     cell = row['ours']
     for m in re.finditer(r'`([^`]*)`', cell):
-        before = cell[pos:m.start()]
-        found = [(w.end(), d) for p, d in SCOPE_WORDS
-                 for w in re.finditer(p, before)]
-        if found:
-            scope = max(found, key=lambda t: t[0])[1]
+        scope = _last_scope(cell[pos:m.start()]) or scope
         pos = m.end()
         claim = parse_claim(m.group(1))
         if claim is not None:
-            out.append((scope, claim))
+            out.append(((setting, scope), claim))
     return out
 
 
@@ -200,16 +209,18 @@ SECTIONS = ('model', 'train_dataloader', 'val_dataloader', 'test_dataloader',
 
 
 def _matches(parts, config, model_settings):
-    """Nodes whose dotted path ends with ``parts``: those of the model
-    (``config['model']`` and the built model's settings) if there are any,
-    else, for a key that starts with a top-level name of the config, the node
-    at that full path, else those of the run's other sections."""
-    in_model = [(p, v) for p, v in nodes(config.get('model', {}), ('model', ))
-                if p[-len(parts):] == parts]
-    in_model += [(tuple(k.split('.')), v) for k, v in model_settings.items()
-                 if tuple(k.split('.'))[-len(parts):] == parts]
-    if in_model:
-        return in_model
+    """Nodes whose dotted path ends with ``parts``, from the first place that
+    has any: the built model's settings (class defaults merged), the
+    ``model`` of the resolved config, the node at that full path for a key
+    that starts with a top-level name of the config, the run's other
+    sections."""
+    def ending(tree, root):
+        return [(p, v) for p, v in nodes(tree, root) if p[-len(parts):] == parts]
+
+    found = ending(model_settings, ('@model', ))
+    found = found or ending(config.get('model', {}), ('model', ))
+    if found:
+        return found
     if parts[0] in config:
         node = config
         for k in parts:
@@ -229,10 +240,10 @@ def check_claim(claim, config, model_settings):
     """None if ``claim`` holds for one config, else why not.
 
     ``config`` is the resolved config as a dict, ``model_settings`` the
-    ``{dotted key: value}`` of the built model's settings. A ``key=value``
-    claim looks in the model first (a key the model has is about the model),
-    then in the other sections of the run; every node it names must equal
-    ``value``.
+    built model's settings as a nested dict. A ``key=value`` claim looks in
+    the model first (a key the model has is about the model), then in the
+    other sections of the run (:func:`_matches`); every node it names must
+    equal ``value``.
     """
     kind, key, value = claim
     if kind == 'type':
@@ -255,9 +266,10 @@ def check_claim(claim, config, model_settings):
 
 
 def model_settings_from_snapshot(method):
-    """``{config name: {dotted key: value}}`` of the ``@model`` lines of
-    ``tests/data/config_snapshots/<method>.txt``."""
-    path = osp.join(ROOT, 'tests', 'data', 'config_snapshots',
+    """``{config name: nested dict}`` of the ``@model`` lines of
+    ``tests/config_snapshots/<method>.txt`` (the built model's
+    settings)."""
+    path = osp.join(ROOT, 'tests', 'config_snapshots',
                     f'{method}.txt')
     out, name = {}, None
     for line in open(path, encoding='utf-8'):
@@ -268,14 +280,25 @@ def model_settings_from_snapshot(method):
         elif line.startswith('@model.'):
             key, _, value = line.partition(' = ')
             try:
-                out[name][key[len('@model.'):]] = ast.literal_eval(value)
+                value = ast.literal_eval(value)
             except (ValueError, SyntaxError):
-                out[name][key[len('@model.'):]] = value
+                pass
+            node = out[name]
+            *inner, last = key[len('@model.'):].split('.')
+            for k in inner:
+                node = node.setdefault(k, {})
+            node[last] = value
     return out
 
 
 def resolved_config(method, name):
+    """The run part of a resolved config with the argument defaults of its
+    typed dicts filled in, as the snapshot holds it."""
+    import sys
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
     import mmsss  # noqa: F401
+    import snapshot_configs
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', method, f'{name}.py'))
-    return copy.deepcopy(cfg.to_dict())
+    return snapshot_configs.with_defaults(
+        snapshot_configs.run_part(copy.deepcopy(cfg.to_dict())))

@@ -1,5 +1,5 @@
 """Every method config, resolved, equals its reviewed snapshot
-(``tests/data/config_snapshots``; issue 25, point 16): a changed base file,
+(``tests/config_snapshots``; issue 25, point 16): a changed base file,
 class default or network default fails here until
 ``python tools/misc/snapshot_configs.py`` rewrites the snapshot, and the
 rewritten lines show in review."""
@@ -16,7 +16,7 @@ import snapshot_configs as S  # noqa: E402
 def test_every_config_equals_its_snapshot():
     found = S.differences(S.snapshots())
     assert not found, (
-        'resolved configs differ from tests/data/config_snapshots; if the '
+        'resolved configs differ from tests/config_snapshots; if the '
         'change is intended, run python tools/misc/snapshot_configs.py and '
         'review the diff:\n' + '\n'.join(found)[:20000])
 

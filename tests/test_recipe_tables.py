@@ -18,12 +18,12 @@ def test_every_claim_of_the_recipe_table_holds(method):
     configs = {n: T.resolved_config(method, n) for n in names}
     failures, checked = [], 0
     for row in rows:
-        for scope, claim in T.claims(row):
+        for scopes, claim in T.claims(row):
             about = [n for n in names
-                     if scope is None or T.dataset_of(n) in scope]
+                     if all(T.in_scope(n, s) for s in scopes)]
             if not about:
                 failures.append(f"[{row['setting']}] {claim}: no config "
-                                f'of {scope}')
+                                f'of {scopes}')
             for name in about:
                 checked += 1
                 why = T.check_claim(claim, configs[name], settings[name])
@@ -54,14 +54,23 @@ def test_claim_scope_follows_the_dataset_words():
                ours='VOC `conf_thresh=0.95`, Cityscapes `conf_thresh=0.7`; '
                '`cutmix.prob=0.5`')
     row['official code (file:line)'] = ''
+    voc, city = ('voc', 'voc_blended'), ('cityscapes', )
     got = T.claims(row)
-    assert got == [(('voc', 'voc_blended'), ('value', 'conf_thresh', 0.95)),
-                   (('cityscapes', ), ('value', 'conf_thresh', 0.7)),
-                   (('cityscapes', ), ('value', 'cutmix.prob', 0.5))]
+    assert got == [((None, voc), ('value', 'conf_thresh', 0.95)),
+                   ((None, city), ('value', 'conf_thresh', 0.7)),
+                   ((None, city), ('value', 'cutmix.prob', 0.5))]
     row['setting'] = 'crop, Cityscapes'
     row['ours'] = '`crop_size=(769, 769)`'
-    assert T.claims(row) == [(('cityscapes', ),
+    assert T.claims(row) == [((city, None),
                               ('value', 'crop_size', (769, 769)))]
+    # setting and cell narrow together: Cityscapes DeepLabV2 configs only
+    row['setting'] = 'DeepLabV2 round 0'
+    row['ours'] = 'Cityscapes: `epoch_over=1`'
+    [(scopes, _)] = T.claims(row)
+    names = ['cityscapes_1-8_deeplabv2_r101_361', 'voc_1464_deeplabv2_r101',
+             'cityscapes_1-8_pspnet50_713']
+    assert [n for n in names if all(T.in_scope(n, s) for s in scopes)] == [
+        'cityscapes_1-8_deeplabv2_r101_361']
 
 
 def test_check_claim_sees_a_drift():
@@ -73,7 +82,7 @@ def test_check_claim_sees_a_drift():
             dict(type='RandomFlip', prob=0.5)])),
         val_dataloader=dict(batch_size=1),
         test_cfg=dict(type='TestLoop'))
-    settings = {'segmentor.semi_train_cfg.conf_thresh': 0.95}
+    settings = dict(segmentor=dict(semi_train_cfg=dict(conf_thresh=0.95)))
     ok = [('value', 'unsup_weight', 1.0), ('value', 'conf_thresh', 0.95),
           ('value', 'test_cfg', dict(mode='whole')),
           ('value', 'train_dataloader.batch_size', 4),

@@ -2,10 +2,12 @@
 
 A recipe drifts silently when a base file, a class default or a network
 default changes under a config that does not name it. This tool writes, per
-method folder, one text file ``tests/data/config_snapshots/<method>.txt``
+method folder, one text file ``tests/config_snapshots/<method>.txt``
 holding for every config (aliases excluded):
 
-* the resolved config (``Config.fromfile``, every ``_base_`` merged), one
+* the resolved config (``Config.fromfile``, every ``_base_`` merged), with
+  the argument defaults of every typed dict outside ``model`` filled in
+  (transforms, hooks, samplers, loops, schedulers, optimiser), one
   ``dotted.key = value`` line per leaf, lists indexed, so the pipeline order,
   ``pad_val``/``seg_pad_val``, ``cat_max_ratio``, the optimiser wrapper and
   every ``paramwise_cfg`` key show up;
@@ -32,7 +34,7 @@ import os.path as osp
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SNAPSHOT_DIR = osp.join(ROOT, 'tests', 'data', 'config_snapshots')
+SNAPSHOT_DIR = osp.join(ROOT, 'tests', 'config_snapshots')
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from make_config_aliases import CONFIGS, method_configs, method_of  # noqa
 
@@ -72,9 +74,28 @@ def flatten(value, prefix=''):
     return [(prefix, repr(value))]
 
 
-def _module_settings(module):
-    """The plain attributes of a module (its settings, not its layers)."""
+def _class_settings(cls):
+    """Plain public class attributes (``with_teacher``, ...) of ``cls`` and
+    its bases, up to the torch / mmengine classes."""
     out = {}
+    for base in cls.__mro__:
+        if base.__module__.split('.')[0] in ('torch', 'mmengine',
+                                              'builtins'):
+            break
+        for k, v in base.__dict__.items():
+            if k.startswith('_') or k in out or callable(v) or isinstance(
+                    v, (property, staticmethod, classmethod)):
+                continue
+            v = _plain(v)
+            if v is not None or base.__dict__[k] is None:
+                out[k] = v
+    return out
+
+
+def _module_settings(module):
+    """The plain attributes of a module (its settings, not its layers),
+    class-level ones included."""
+    out = _class_settings(type(module))
     for k, v in sorted(vars(module).items()):
         if k.startswith('_') or k == 'training':
             continue
@@ -102,6 +123,9 @@ def model_lines(model_cfg):
             continue  # the teacher is a copy of the student
         if isinstance(module, BaseDecodeHead) or name.endswith('backbone'):
             settings[name] = _module_settings(module)
+            for loss_name, loss in module.named_modules():
+                if loss_name.startswith('loss_decode'):
+                    settings[f'{name}.{loss_name}'] = _module_settings(loss)
     lines = flatten(settings, '@model')
     text = repr(model)
     lines.append(('@model.num_params',
@@ -111,11 +135,72 @@ def model_lines(model_cfg):
     return lines
 
 
+def _registries():
+    """Registries of the typed dicts outside ``model``, in lookup order."""
+    from mmseg import registry as r
+    return (r.TRANSFORMS, r.HOOKS, r.DATA_SAMPLERS, r.DATASETS, r.LOOPS,
+            r.PARAM_SCHEDULERS, r.OPTIM_WRAPPERS, r.OPTIMIZERS,
+            r.EVALUATOR, r.METRICS)
+
+
+def _signature_defaults(type_name):
+    """``{argument: default}`` of the class registered as ``type_name``
+    (the first of :func:`_registries` that has it), plain values only."""
+    import inspect
+    for registry in _registries():
+        cls = registry.get(type_name)
+        if cls is not None:
+            break
+    else:
+        return {}
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    for p in params:
+        if p.default is inspect.Parameter.empty or p.kind in (
+                p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        v = _plain(p.default)
+        if v is not None or p.default is None:
+            out[p.name] = v
+    return out
+
+
+def with_defaults(value, in_model=False):
+    """A copy of a resolved config in which every typed dict outside
+    ``model`` also holds the defaults of its class's arguments that it does
+    not set (``RandomCrop.cat_max_ratio``, ``Pad.seg_pad_val``, ...)."""
+    if isinstance(value, dict):
+        out = {k: with_defaults(v, in_model or k == 'model')
+               for k, v in value.items()}
+        if not in_model and isinstance(out.get('type'), str):
+            for k, v in _signature_defaults(out['type']).items():
+                out.setdefault(k, v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return type(value)(with_defaults(v, in_model) for v in value)
+    return value
+
+
+def run_part(cfg_dict):
+    """What a run reads of a resolved config: the runner's keys, the
+    stage list, pseudo-mask settings and stage templates of a multi-stage
+    config, and top-level scalars; helper dicts and lists of the config
+    file (pipelines, datasets) count where they are used."""
+    from mmsss.engine.runner.stages import RUNNER_CONFIG_KEYS
+    keep = set(RUNNER_CONFIG_KEYS) | {'stages', 'pseudo_masks'}
+    keep |= {s.get('template') for s in cfg_dict.get('stages') or []}
+    return {k: v for k, v in cfg_dict.items()
+            if k in keep or not isinstance(v, (dict, list, tuple))}
+
+
 def snapshot_of(path):
     """The snapshot text of one config."""
     from mmengine.config import Config
     cfg = Config.fromfile(path)
-    lines = flatten(cfg.to_dict())
+    lines = flatten(with_defaults(run_part(cfg.to_dict())))
     lines += model_lines(cfg.model)
     name = osp.relpath(path, osp.join(CONFIGS, method_of(path)))
     body = ''.join(f'{k} = {v}\n' for k, v in lines)
