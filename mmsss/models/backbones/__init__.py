@@ -1,3 +1,4 @@
 from .deep_stem_resnet import DeepStemResNet
+from .dinov2 import DINOv2ViT
 
-__all__ = ['DeepStemResNet']
+__all__ = ['DeepStemResNet', 'DINOv2ViT']
