@@ -8,9 +8,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import head_losses
-from ..utils.slide_inference import (OFFICIAL_SLIDE_MODE,
-                                     check_official_slide_cfg,
-                                     official_slide_inference)
+from ..utils.slide_inference import infer_by_test_mode
 
 __all__ = ['SelfTrainingSegmentor']
 
@@ -37,7 +35,8 @@ class SelfTrainingSegmentor(EncoderDecoder):
     statistics for both, one update).
 
     ``test_cfg=dict(mode='slide_official', ...)`` predicts with the official
-    sliding windows (``mmsss/models/utils/slide_inference.py``; DARS:
+    sliding windows (``mmsss/models/utils/slide_inference.py``, which also
+    dispatches ``mode='resize_multiple'``; DARS:
     ``window='shift', flip=True``, softmax averaged as its ``tool/test.py``,
     or ``average='logits'`` as its pseudo-labelling).
 
@@ -66,11 +65,10 @@ class SelfTrainingSegmentor(EncoderDecoder):
         self.bn_passes = bn_passes
 
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        if self.test_cfg.get('mode') == OFFICIAL_SLIDE_MODE:
-            return official_slide_inference(
-                self, inputs, batch_img_metas,
-                **check_official_slide_cfg(self.test_cfg))
-        return super().inference(inputs, batch_img_metas)
+        seg_logits = infer_by_test_mode(self, inputs, batch_img_metas)
+        if seg_logits is None:  # mmseg's 'whole' / 'slide'
+            return super().inference(inputs, batch_img_metas)
+        return seg_logits
 
     def loss(self, inputs: Union[Tensor, Dict[str, Tensor]],
              data_samples: Union[SampleList, Dict[str, SampleList]]) -> dict:

@@ -23,8 +23,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import head_losses, resize_to
-from ..utils.slide_inference import (OFFICIAL_SLIDE_MODE,
-                                    official_slide_predict)
+from ..utils.slide_inference import predict_by_test_mode
 
 __all__ = ['SemiBaseSegmentor']
 
@@ -242,13 +241,13 @@ class SemiBaseSegmentor(BaseSegmentor):
     def predict(self,
                 inputs: Tensor,
                 data_samples: Optional[SampleList] = None) -> SampleList:
-        """The predicting model's ``predict``; its
-        ``test_cfg=dict(mode='slide_official', ...)`` selects the official
-        sliding window (``mmsss/models/utils/slide_inference.py``)."""
-        model = self._predict_model()
-        if (model.test_cfg or {}).get('mode') == OFFICIAL_SLIDE_MODE:
-            return official_slide_predict(model, inputs, data_samples)
-        return model.predict(inputs, data_samples)
+        """The predicting model's ``predict``; its ``test_cfg`` may have an
+        mmsss mode (``'slide_official'``: the official sliding windows,
+        ``'resize_multiple'``: UniMatch V2's resize to a multiple of 14;
+        dispatched by ``predict_by_test_mode``,
+        ``mmsss/models/utils/slide_inference.py``)."""
+        return predict_by_test_mode(self._predict_model(), inputs,
+                                    data_samples)
 
     def _forward(self, inputs: Tensor, data_samples=None):
         return self._predict_model()._forward(inputs, data_samples)

@@ -28,21 +28,40 @@ last one shifted back inside the image. The official evaluations differ:
   softmax comes after (lines 257-267). ``window='shift'``, ``flip=True``,
   ``average='logits'``.
 
+* UniMatch V2 Cityscapes (LiheYoung/UniMatch-V2 ``supervised.py:47-65``,
+  selected by ``unimatch_v2.py:239``, ``fixmatch.py:230``): windows at 0, s,
+  2s, ... and a last one shifted back to end at the border (``col = min(col
+  + s, w - crop)``), s = int(crop * 2 / 3), softmax summed, no flip, no
+  padding (Cityscapes images are larger than the 798 crop). For an image at
+  least as large as the crop these are the windows of ``window='shift'``
+  (``ceil((H - crop) / s) + 1`` windows, the last shifted back), not those of
+  ``'truncate'``; dividing the sum by the count does not change the argmax.
+  ``window='shift'``, ``flip=False``, ``stride=int(crop * 2 / 3)``.
+
 The argmax of the summed probabilities is the official prediction; the
 returned ``seg_logits`` are ``log`` of the per-pixel mean probability, so
 their argmax is that prediction and their softmax the mean probability
 (the pseudo-label generator and mmseg's TTA take a softmax of them); with
 ``average='logits'`` they are the mean logits.
+
+:func:`predict_by_test_mode` / :func:`infer_by_test_mode` dispatch every
+mmsss ``test_cfg`` mode (this one and ``resize_multiple``,
+``resize_inference.py``) for ``SemiBaseSegmentor.predict`` and
+``SelfTrainingSegmentor.inference``.
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .resize_inference import (RESIZE_MULTIPLE_MODE, check_resize_multiple_cfg,
+                               resize_multiple_inference)
+
 __all__ = [
     'OFFICIAL_SLIDE_MODE', 'check_official_slide_cfg', 'window_starts',
-    'official_slide_inference', 'official_slide_predict'
+    'official_slide_inference', 'MMSSS_TEST_MODES', 'infer_by_test_mode',
+    'predict_by_test_mode'
 ]
 
 OFFICIAL_SLIDE_MODE = 'slide_official'
@@ -156,10 +175,36 @@ def official_slide_inference(model,
     return probs.clamp_min(torch.finfo(probs.dtype).tiny).log()
 
 
-def official_slide_predict(model, inputs: Tensor, data_samples=None):
+# test_cfg modes of mmsss on top of mmseg's 'whole' / 'slide': mode ->
+# (check of the test_cfg giving the keyword arguments, inference function)
+MMSSS_TEST_MODES = {
+    OFFICIAL_SLIDE_MODE: (check_official_slide_cfg, official_slide_inference),
+    RESIZE_MULTIPLE_MODE: (check_resize_multiple_cfg,
+                           resize_multiple_inference),
+}
+
+
+def infer_by_test_mode(model, inputs: Tensor,
+                       batch_img_metas: List[dict]) -> Optional[Tensor]:
+    """The seg logits of an mmseg ``EncoderDecoder`` under an mmsss
+    ``test_cfg`` mode (:data:`MMSSS_TEST_MODES`); ``None`` for mmseg's own
+    modes (the caller then runs ``EncoderDecoder.inference``). The one
+    dispatch of ``SemiBaseSegmentor.predict`` and
+    ``SelfTrainingSegmentor.inference``."""
+    mode = (model.test_cfg or {}).get('mode')
+    if mode not in MMSSS_TEST_MODES:
+        return None
+    check, inference = MMSSS_TEST_MODES[mode]
+    return inference(model, inputs, batch_img_metas,
+                     **check(model.test_cfg))
+
+
+def predict_by_test_mode(model, inputs: Tensor, data_samples=None):
     """``model.predict`` (mmseg ``EncoderDecoder.predict``) with
-    :func:`official_slide_inference` in place of ``model.inference``."""
-    kwargs = check_official_slide_cfg(model.test_cfg)
+    :func:`infer_by_test_mode` in place of ``model.inference`` when the
+    model's ``test_cfg`` has an mmsss mode."""
+    if (model.test_cfg or {}).get('mode') not in MMSSS_TEST_MODES:
+        return model.predict(inputs, data_samples)
     if data_samples is not None:
         batch_img_metas = [s.metainfo for s in data_samples]
     else:
@@ -168,6 +213,6 @@ def official_slide_predict(model, inputs: Tensor, data_samples=None):
             dict(ori_shape=shape, img_shape=shape, pad_shape=shape,
                  padding_size=[0, 0, 0, 0])
         ] * inputs.shape[0]
-    seg_logits = official_slide_inference(model, inputs, batch_img_metas,
-                                          **kwargs)
+    seg_logits = infer_by_test_mode(model, inputs, batch_img_metas)
     return model.postprocess_result(seg_logits, data_samples)
+
