@@ -17,3 +17,6 @@ __all__ += ['ThreeStageSegmentor']
 from .unimatch import FixMatchSegmentor, UniMatchSegmentor  # noqa: E402
 
 __all__ += ['UniMatchSegmentor', 'FixMatchSegmentor']
+from .unimatch_v2 import UniMatchV2Segmentor  # noqa: E402
+
+__all__ += ['UniMatchV2Segmentor']
