@@ -1,0 +1,11 @@
+# UniMatch V2, Cityscapes, 1/2 (1488 labeled images, UniMatch's split),
+# DINOv2-B; everything else as cityscapes_1-8_dinov2-b.py.
+_base_ = './cityscapes_1-8_dinov2-b.py'
+num_labeled = 1488
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/unimatch/cityscapes/1_2/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = \
+    '../splits/unimatch/cityscapes/1_2/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

@@ -1,0 +1,10 @@
+# UniMatch V2, PASCAL VOC 2012 classic, 1464 labeled images, DINOv2-B;
+# everything else as voc_732_dinov2-b.py.
+_base_ = './voc_732_dinov2-b.py'
+num_labeled = 1464
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../../splits/unimatch/pascal/1464/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../../splits/unimatch/pascal/1464/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

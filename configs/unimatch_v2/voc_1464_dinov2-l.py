@@ -1,0 +1,4 @@
+# UniMatch V2, PASCAL VOC 2012 classic, 1464 labeled images, DINOv2-L
+# (unimatch_v2.py:54-59); everything else as voc_1464_dinov2-b.py.
+_base_ = './voc_1464_dinov2-b.py'
+model = dict(segmentor=_base_.dinov2_large)

@@ -1,0 +1,5 @@
+# UniMatch V2, PASCAL VOC 2012 classic, 92 labeled images, DINOv2-S
+# frozen (lock_backbone: True, dpt.py:137-139; the official table-7 runs,
+# for small GPUs); everything else as voc_92_dinov2-s.py.
+_base_ = './voc_92_dinov2-s.py'
+model = dict(segmentor=dict(backbone=dict(frozen=True)))
