@@ -7,8 +7,8 @@ Examples:
     python tools/misc/make_splits.py data/cityscapes/train.txt \
         data/splits/cityscapes/1-8 --ratio 1/8 --seed 0
     # your own data: every image below data/my_data/images
-    python tools/misc/make_splits.py --img-dir data/my_data/images \
-        data/my_data/splits/1-8 --ratio 1/8 --seed 0
+    python tools/misc/make_splits.py --img-dir data/my_data/images/train \
+        --data-root data/my_data data/my_data/splits/1-8 --ratio 1/8
 
 Writes ``<out_dir>/labeled.txt`` and ``<out_dir>/unlabeled.txt`` atomically:
 disjoint, union = input, input order kept. ``--ratio`` rounds up
@@ -16,8 +16,8 @@ disjoint, union = input, input order kept. ``--ratio`` rounds up
 
 With ``--img-dir`` the input is every image below the folder (recursive,
 sorted; extensions of ``mmsss.datasets.IMG_EXTENSIONS``, any case), one line
-per image: its path relative to ``--data-root`` (default: the folder above
-``--img-dir``), e.g. ``images/cat/001.jpg`` -- the line format that
+per image: its path relative to ``--data-root`` (the wrapped dataset's
+``data_root``), e.g. ``images/train/cat/001.jpg`` -- the line format that
 ``SemiSplitDataset`` reads relative to its wrapped ``data_root`` (labels are
 found through the wrapped dataset's ``data_prefix``).
 """
@@ -32,12 +32,9 @@ from mmsss.datasets.splits import make_split, write_split
 from mmsss.utils.atomic import atomic_write_text
 
 
-def folder_lines(img_dir, data_root=None):
+def folder_lines(img_dir, data_root):
     """One line per image below ``img_dir``: its path relative to
-    ``data_root`` (default: the parent folder of ``img_dir``)."""
-    img_dir = osp.normpath(img_dir)
-    if data_root is None:
-        data_root = osp.dirname(osp.abspath(img_dir))
+    ``data_root``."""
     names = list_image_files(img_dir)
     if not names:
         raise ValueError(f'no images ({", ".join(IMG_EXTENSIONS)}) below '
@@ -50,7 +47,7 @@ def folder_lines(img_dir, data_root=None):
     return [rel_dir + name for name in names]
 
 
-def write_folder_split(img_dir, out_dir, data_root=None, num_labeled=None,
+def write_folder_split(img_dir, out_dir, data_root, num_labeled=None,
                        ratio=None, seed=0):
     """Split the images below ``img_dir`` (see :func:`folder_lines`) and
     write ``out_dir/{labeled,unlabeled}.txt`` atomically."""
@@ -77,8 +74,8 @@ def parse_args(argv=None):
         '--img-dir', help='split every image below this folder instead of '
         'a list file')
     parser.add_argument(
-        '--data-root', help='with --img-dir: lines are image paths relative '
-        'to this folder (default: the folder above --img-dir)')
+        '--data-root', help='with --img-dir (required): lines are image '
+        'paths relative to this folder, the data_root of the dataset config')
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument('--num-labeled', type=int, help='number of labeled')
     group.add_argument('--ratio', help='labeled fraction, e.g. 1/8 or 0.125')
@@ -86,8 +83,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if (args.list_file is None) == (args.img_dir is None):
         parser.error('give either a list file or --img-dir')
-    if args.data_root is not None and args.img_dir is None:
-        parser.error('--data-root only applies with --img-dir')
+    if (args.data_root is None) != (args.img_dir is None):
+        parser.error('--img-dir and --data-root go together')
     return args
 
 
@@ -97,7 +94,7 @@ def main(argv=None):
                   seed=args.seed)
     if args.img_dir is not None:
         labeled, unlabeled = write_folder_split(
-            args.img_dir, args.out_dir, data_root=args.data_root, **kwargs)
+            args.img_dir, args.out_dir, args.data_root, **kwargs)
     else:
         labeled, unlabeled = write_split(args.list_file, args.out_dir,
                                          **kwargs)
