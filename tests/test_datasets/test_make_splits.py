@@ -125,3 +125,72 @@ def test_cli(tmp_path, capsys):
         tool.main([str(src), str(out), '--ratio', '1/2', '--num-labeled', '3'])
     with pytest.raises(SystemExit):
         tool.main([str(src), str(out)])
+
+
+def _image_tree(tmp_path):
+    from PIL import Image
+    root = tmp_path / 'my_data'
+    names = [f'images/train/{d}/{i:02d}.{e}' for d, e in
+             (('a', 'jpg'), ('b', 'PNG')) for i in range(10)]
+    for rel in names:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new('RGB', (4, 3)).save(
+            str(root / rel), format='PNG' if rel.endswith('PNG') else 'JPEG')
+    (root / 'images/train/a/notes.txt').write_text('x')
+    (root / 'images/train/.cache.jpg').write_text('x')
+    return root, sorted(names)
+
+
+def test_folder_lines_and_split(tmp_path):
+    tool = _load_tool()
+    root, names = _image_tree(tmp_path)
+    img_dir = str(root / 'images/train')
+    # every image below the folder, sorted, relative to the data root
+    assert tool.folder_lines(img_dir, str(root)) == names
+    out = tmp_path / 'splits' / '1-4'
+    lab, unl = tool.write_folder_split(img_dir, str(out), str(root),
+                                       ratio='1/4', seed=3)
+    assert len(lab) == 5 and sorted(lab + unl) == names
+    assert (lab, unl) == make_split(names, num_labeled=5, seed=3)
+    assert (out / 'labeled.txt').read_text().splitlines() == lab
+    assert (out / 'unlabeled.txt').read_text().splitlines() == unl
+    # count, seed reproducible, another seed another draw
+    assert tool.write_folder_split(img_dir, str(out), str(root),
+                                   num_labeled=5, seed=3) == (lab, unl)
+    assert tool.write_folder_split(img_dir, str(out), str(root),
+                                   num_labeled=5, seed=4)[0] != lab
+    with pytest.raises(ValueError, match='not below --data-root'):
+        tool.folder_lines(img_dir, str(root / 'images/train/a'))
+    (root / 'none').mkdir()
+    with pytest.raises(ValueError, match='no images .* below .*none'):
+        tool.folder_lines(str(root / 'none'), str(root))
+
+
+def test_folder_cli_lines_read_by_the_dataset(tmp_path, capsys):
+    tool = _load_tool()
+    root, names = _image_tree(tmp_path)
+    out = root / 'splits' / 'n3'
+    assert tool.main(['--img-dir', str(root / 'images/train'),
+                      '--data-root', str(root), str(out),
+                      '--num-labeled', '3', '--seed', '1']) == 0
+    assert '3 labeled, 17 unlabeled' in capsys.readouterr().out
+    for argv in ([str(out), '--ratio', '1/2'],
+                 ['--img-dir', str(root), str(out), '--ratio', '1/2'],
+                 [str(out), str(out), '--img-dir', str(root), '--data-root',
+                  str(root), '--ratio', '1/2']):
+        with pytest.raises(SystemExit):
+            tool.main(argv)
+    # the lines are what SemiSplitDataset reads (unlabeled: no masks)
+    import mmsss  # noqa: F401
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    ds = DATASETS.build(dict(
+        type='SemiSplitDataset',
+        dataset=dict(type='BaseSegDataset', data_root=str(root),
+                     metainfo=dict(classes=('a', 'b')),
+                     data_prefix=dict(img_path='images/train',
+                                      seg_map_path='masks/train')),
+        ann_file='splits/n3/unlabeled.txt', is_labeled=False))
+    assert [osp.relpath(d['img_path'], str(root)) for d in ds] == \
+        (out / 'unlabeled.txt').read_text().splitlines()
