@@ -331,3 +331,29 @@ def test_two_iterations_on_the_wrapper(synthetic_voc_root, tmp_path,
     scalars = dict(runner.message_hub.log_scalars)
     assert 'val/teacher/mIoU' in scalars
     assert np.isfinite(scalars['train/loss'].current())
+
+
+def test_custom_template_builds(tree):
+    """configs/_base_/datasets/semi_custom.py on a filled-in tree: labeled
+    split, unlabeled folder, validation on the wrapped type's val folder."""
+    from mmengine.config import Config
+    _save(osp.join(tree, 'images/val/v.jpg'), _img(4, 4))
+    _save(osp.join(tree, 'masks/val/v.png'), np.zeros((4, 4), np.uint8))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/_base_/datasets/semi_custom.py'))
+    lab, unl = cfg.train_dataloader.dataset.datasets
+    for d in (lab, unl, cfg.val_dataloader.dataset):
+        (d.dataset if 'dataset' in d else d).data_root = tree
+        (d.dataset if 'dataset' in d else d).metainfo.classes = CLASSES
+    lab.ann_file = 'splits/labeled.txt'
+    del unl['ann_file']
+    unl.img_dir = 'unlabeled'
+    labeled = _build(**{k: v for k, v in lab.items() if k != 'type'})
+    unlabeled = _build(**{k: v for k, v in unl.items() if k != 'type'})
+    assert (len(labeled), len(unlabeled)) == (3, 2)
+    assert unlabeled[0]['data_samples']['unsup_weak'] is not None
+    from mmseg.registry import DATASETS
+    val = DATASETS.build(cfg.val_dataloader.dataset)
+    assert len(val) == 1 and osp.relpath(
+        val.get_data_info(0)['seg_map_path'], tree) == 'masks/val/v.png'
+    assert type(val).__name__ == 'BaseSegDataset'
