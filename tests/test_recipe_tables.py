@@ -6,7 +6,8 @@ import pytest
 
 from tests import _recipe_table as T
 
-METHODS = ('imas', 'mean_teacher', 'unimatch', 'dars', 'esl', 'three_stage')
+METHODS = ('imas', 'mean_teacher', 'unimatch', 'dars', 'esl', 'three_stage',
+           'unimatch_v2')
 
 
 @pytest.mark.parametrize('method', METHODS)
