@@ -185,7 +185,8 @@ class DINOv2ViT(VisionTransformer):
 
     def train(self, mode: bool = True):
         """A frozen encoder stays in eval mode."""
-        return super().train(mode and not self.frozen)
+        super().train(mode and not self.frozen)
+        return self
 
     # ------------------------------------------------------------------
     # weights
