@@ -1,9 +1,12 @@
-"""UniMatchV2DPTHead against a test-only re-writing of the official DPT head
-(LiheYoung/UniMatch-V2 ``model/semseg/dpt.py:10-108`` and
+"""UniMatchV2DPTHead against a test-only re-writing of the official DPT
+head (LiheYoung/UniMatch-V2 ``model/semseg/dpt.py:10-108`` and
 ``model/util/blocks.py``, written here from those files, with their module
-names), its weights renamed by ``tools/model_converters/unimatch_v2_to_mmsss.py``;
-``test_cfg=dict(mode='resize_multiple')`` against a hand computation
-(``supervised.py:70-81``); the converter's refusals.
+names), its weights renamed by
+``tools/model_converters/unimatch_v2_to_mmsss.py``; the whole converted
+network (official DINOv2 forward of tests/test_models/test_dinov2.py + this
+head) against UniMatchV2Segmentor; ``test_cfg=dict(mode='resize_multiple')``
+against a hand computation (``supervised.py:70-81``); the converter's
+refusals.
 """
 import importlib.util
 import os.path as osp
@@ -24,13 +27,22 @@ pytestmark = pytest.mark.usefixtures('mmseg_scope_one_thread')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _tool():
-    path = osp.join(REPO, 'tools', 'model_converters',
-                    'unimatch_v2_to_mmsss.py')
-    spec = importlib.util.spec_from_file_location('_uv2_tool', path)
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _tool():
+    return _load(
+        osp.join(REPO, 'tools', 'model_converters',
+                 'unimatch_v2_to_mmsss.py'), '_uv2_tool')
+
+
+# official DINOv2 weights and forward (float64), re-written there
+dino_ref = _load(osp.join(REPO, 'tests', 'test_models', 'test_dinov2.py'),
+                 '_dinov2_refs')
 
 
 # ---------------------------------------------------------------------------
@@ -297,11 +309,12 @@ def test_converter_refuses_files_that_do_not_fit(tmp_path):
     torch.save({'model': state}, src)
     _fails([src, dst], "not those of UniMatch V2's DPTHead",
            'scratch.refinenet5.out_conv.weight')
-    # a head whose input width is no DINOv2 width
+    # a backbone of no released DINOv2 size (the tiny ViT)
     state = _official_head_state()
-    state['module.backbone.cls_token'] = torch.zeros(1, 1, EMBED)
+    tiny_vit = dino_ref.official_dinov2_state(EMBED, 4)
+    state.update({f'module.backbone.{k}': v for k, v in tiny_vit.items()})
     torch.save({'model': state}, src)
-    _fails([src, dst], 'head input width 24 is no DINOv2 width')
+    _fails([src, dst], 'none of the released DINOv2 sizes')
     # both networks asked for, the file has no model_ema
     _fails([src, dst, '--model', 'both'], "no 'model_ema'")
     # no state dict at all
@@ -317,3 +330,109 @@ def test_converter_head_mapping_refuses_unknown_key():
     with pytest.raises(OfficialWeightsError,
                        match='scratch.output_conv.4.weight'):
         _tool().convert_head_state_dict(state)
+
+
+# ---------------------------------------------------------------------------
+# the whole converted network
+
+
+def _official_dpt(seed, nclass=NUM_CLASSES):
+    """Random official ``DPT`` weights (``backbone.*`` + ``head.*``, DDP
+    prefix) of the tiny ViT: (state dict, head module)."""
+    head = RefDPTHead(nclass, EMBED, FEATURES, LEVELS).eval()
+    _randomise(head, seed)
+    backbone = dino_ref.official_dinov2_state(EMBED, 4, seed=seed)
+    state = {f'module.backbone.{k}': v for k, v in backbone.items()}
+    state.update({f'module.head.{k}': v for k, v in head.state_dict().items()})
+    return state, backbone, head
+
+
+def _official_forward(backbone, head, img):
+    """dpt.py:141-172 without Complementary Dropout: taps (float64
+    reference), head, logits upsampled to 14 x patches."""
+    ph, pw = img.shape[2] // 14, img.shape[3] // 14
+    taps = dino_ref.ref_dinov2_forward(backbone, img, (0, 1, 2, 3),
+                                       dino_ref.TINY['num_heads'])
+    tokens = [t.float().flatten(2).transpose(1, 2) for t in taps]
+    out = head(tokens, ph, pw)
+    return F.interpolate(out, (ph * 14, pw * 14), mode='bilinear',
+                         align_corners=True)
+
+
+def test_converted_network_matches_official(tmp_path):
+    """model / model_ema -> student. / teacher. of UniMatchV2Segmentor;
+    each predicts the official logits (<= 1e-5 relative)."""
+    student, s_backbone, s_head = _official_dpt(seed=0)
+    ema, e_backbone, e_head = _official_dpt(seed=1)
+    tool = _tool()
+    arch = dict(dino_ref.TINY)
+    state, info = tool.convert_unimatch_v2(
+        {'model': student, 'model_ema': ema}, 'best.pth', arch=arch)
+    assert info['model'] == 'both' and info['num_classes'] == NUM_CLASSES
+    seg = dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor'),
+        backbone=dict(type='DINOv2ViT', arch=arch, out_indices=(0, 1, 2, 3)),
+        decode_head=dict(info['model_cfg']['decode_head']),
+        test_cfg=dict(mode='whole'))
+    model = MODELS.build(
+        ConfigDict(
+            type='UniMatchV2Segmentor',
+            segmentor=seg,
+            data_preprocessor=dict(
+                type='MultiBranchSegDataPreProcessor',
+                data_preprocessor=seg['data_preprocessor'])))
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    img = torch.randn(1, 3, 70, 42, generator=torch.Generator().manual_seed(7))
+    sample = make_sample(size=(70, 42))
+    with torch.no_grad():
+        for name, backbone, head in (('teacher', e_backbone, e_head),
+                                     ('student', s_backbone, s_head)):
+            model.semi_test_cfg['predict_on'] = name
+            ours = model.predict(img, [sample])[0].seg_logits.data
+            ref = _official_forward(backbone, head, img)[0]
+            err = (ours - ref).abs().max() / ref.abs().max()
+            assert err <= 1e-5, (name, float(err))
+    # the two networks differ (each side was compared with its own)
+    assert (ours - _official_forward(e_backbone, e_head, img)[0]).abs().max() \
+        > 1e-3
+
+
+def test_converter_cli_writes_loadable_checkpoints(tmp_path, monkeypatch):
+    """The tool's files: student./teacher. keys by default (model_ema
+    present), plain keys with --model ema; official scores kept in meta."""
+    from mmengine.runner import load_checkpoint
+    student, _, _ = _official_dpt(seed=0, nclass=21)
+    ema, _, _ = _official_dpt(seed=1, nclass=21)
+    src = str(tmp_path / 'best.pth')
+    torch.save({'model': student, 'model_ema': ema, 'epoch': 59,
+                'previous_best': 80.5, 'previous_best_ema': 81.25}, src)
+    tool = _tool()
+    # the tiny ViT stands for a released size (the CLI detects only those)
+    monkeypatch.setattr(tool, 'dinov2_arch_of',
+                        lambda state: dict(dino_ref.TINY))
+    both, ema_only = str(tmp_path / 'both.pth'), str(tmp_path / 'ema.pth')
+    tool.main([src, both])
+    tool.main([src, ema_only, '--model', 'ema'])
+    ckpt = torch.load(both, weights_only=True)
+    assert ckpt['meta']['official_previous_best_ema'] == 81.25
+    assert ckpt['meta']['official_model'] == 'both'
+    assert len(ckpt['meta']['dataset_meta']['classes']) == 21  # VOC
+    keys = set(ckpt['state_dict'])
+    assert {k.split('.')[0] for k in keys} == {'student', 'teacher'}
+    plain = torch.load(ema_only, weights_only=True)['state_dict']
+    assert set(plain) == {k[len('teacher.'):] for k in keys
+                          if k.startswith('teacher.')}
+    for k, v in plain.items():
+        assert torch.equal(v, ckpt['state_dict']['teacher.' + k])
+    head = dict(type='UniMatchV2DPTHead', in_channels=EMBED,
+                channels=FEATURES, level_channels=LEVELS, num_classes=21)
+    net = MODELS.build(
+        dict(type='EncoderDecoder',
+             backbone=dict(type='DINOv2ViT', arch=dict(dino_ref.TINY),
+                           out_indices=(0, 1, 2, 3)),
+             decode_head=head))
+    load_checkpoint(net, ema_only, strict=True)
+    assert torch.equal(net.decode_head.conv_seg.weight,
+                       ema['module.head.scratch.output_conv.2.weight'])

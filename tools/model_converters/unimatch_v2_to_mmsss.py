@@ -12,7 +12,8 @@ Source layout: ``{'model': DDP state dict, 'model_ema': DDP state dict,
 (``unimatch_v2.py:265-277``, ``fixmatch.py:256-268``; ``supervised.py:257-265``
 has no ``model_ema``); a bare state dict is read as ``model``. Module names:
 ``backbone.*`` (DINOv2, ``model/backbone/dinov2.py``: converted by
-``convert_dinov2_state_dict`` of ``dinov2_to_mmsss.py``) and ``head.*``
+``convert_dinov2_state_dict``, ``mmsss/models/backbones/dinov2.py``, as
+``dinov2_to_mmsss.py`` does) and ``head.*``
 (``model/semseg/dpt.py:22-108``: renamed to
 :class:`~mmsss.models.decode_heads.UniMatchV2DPTHead` by
 :func:`convert_head_state_dict`; ``head.scratch.refinenet4.resConfUnit1`` is
@@ -27,14 +28,15 @@ plain ``EncoderDecoder`` keys (they load into any mmsss config of this
 network, teacher and student alike).
 """
 import argparse
-import importlib.util
 import os.path as osp
 import sys
-from typing import Tuple
+from typing import Optional, Tuple, Union
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
+from mmsss.models.backbones.dinov2 import (  # noqa: E402
+    DINOV2_ARCHS, convert_dinov2_state_dict, dinov2_arch_of)
 from mmsss.utils.official_weights import (  # noqa: E402
     OfficialWeightsError, _apply_rules, check_state_dict, dataset_meta_for,
     load_official_checkpoint, save_mmseg_checkpoint, strip_prefixes)
@@ -59,10 +61,6 @@ for _i in range(4):
             (rf'scratch\.refinenet{_i + 1}\.resConfUnit1\.(conv[12])',
              rf'fusion_blocks.{_i}.lateral_unit.\1'))
 HEAD_DROP = [r'scratch\.refinenet4\.resConfUnit1\.conv[12]']
-
-# DINOv2 embedding width -> DINOv2ViT arch (unimatch_v2.py:54-59)
-ARCHS = {384: 'small', 768: 'base', 1024: 'large', 1536: 'giant'}
-
 
 def convert_head_state_dict(state: dict, filename: str = 'checkpoint'
                             ) -> Tuple[dict, list]:
@@ -95,22 +93,18 @@ def head_cfg_of(head_state: dict, filename: str = 'checkpoint') -> dict:
         ) from None
 
 
-def _dinov2_converter():
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'dinov2_to_mmsss.py')
-    if not osp.isfile(path):
-        raise OfficialWeightsError(f'{path} is missing: it converts the '
-                                   'DINOv2 encoder weights')
-    spec = importlib.util.spec_from_file_location('_dinov2_to_mmsss', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.convert_dinov2_state_dict
-
-
-def convert_network(state: dict, filename: str = 'checkpoint'
+def convert_network(state: dict,
+                    filename: str = 'checkpoint',
+                    arch: Optional[Union[str, dict]] = None
                     ) -> Tuple[dict, dict]:
     """One official ``DPT`` state dict -> ``EncoderDecoder(DINOv2ViT,
     UniMatchV2DPTHead)`` keys, checked against that model; returns (state,
-    info with the model config)."""
+    info with the model config).
+
+    Args:
+        arch: ``DINOv2ViT`` arch; None: the released size the weights have
+            (a dict: a custom size, e.g. the tiny ViT of the tests).
+    """
     state = strip_prefixes(state)
     parts = {'backbone': {}, 'head': {}}
     other = []
@@ -128,19 +122,19 @@ def convert_network(state: dict, filename: str = 'checkpoint'
             f'{len(parts["head"])})')
     head, dropped = convert_head_state_dict(parts['head'], filename)
     head_cfg = head_cfg_of(head, filename)
-    arch = ARCHS.get(head_cfg['in_channels'])
+    backbone = convert_dinov2_state_dict(parts['backbone'],
+                                         f'{filename} (backbone)')
+    width = backbone['cls_token'].shape[-1]
     if arch is None:
+        arch = dinov2_arch_of(backbone)
+        if arch is None:
+            raise OfficialWeightsError(
+                f'{filename}: the backbone (width {width}) is none of the '
+                f'released DINOv2 sizes ({sorted(DINOV2_ARCHS)})')
+    if head_cfg['in_channels'] != width:
         raise OfficialWeightsError(
-            f'{filename}: head input width {head_cfg["in_channels"]} is no '
-            f'DINOv2 width ({ARCHS})')
-    try:
-        backbone = _dinov2_converter()(parts['backbone'])
-    except OfficialWeightsError:
-        raise
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise OfficialWeightsError(
-            f'{filename}: the backbone weights are not DINOv2 ViT-{arch} '
-            f'weights ({type(e).__name__}: {e})') from e
+            f'{filename}: the head reads {head_cfg["in_channels"]} channels, '
+            f'the DINOv2 backbone has {width}')
     out = {f'backbone.{k}': v for k, v in backbone.items()}
     out.update({f'decode_head.{k}': v for k, v in head.items()})
     model_cfg = dict(
@@ -152,14 +146,18 @@ def convert_network(state: dict, filename: str = 'checkpoint'
                      dropped=dropped, model_cfg=model_cfg)
 
 
-def convert_unimatch_v2(ckpt: dict, filename: str = 'checkpoint',
-                        model: str = None) -> Tuple[dict, dict]:
+def convert_unimatch_v2(ckpt: dict,
+                        filename: str = 'checkpoint',
+                        model: Optional[str] = None,
+                        arch: Optional[Union[str, dict]] = None
+                        ) -> Tuple[dict, dict]:
     """A UniMatch V2 checkpoint -> mmsss state dict.
 
     Args:
         model: ``'both'`` (``student.`` from ``model``, ``teacher.`` from
             ``model_ema``), ``'ema'`` or ``'student'`` (plain keys); None:
             ``'both'`` if the file has ``model_ema``, else ``'student'``.
+        arch: see :func:`convert_network`.
     """
     if 'model' in ckpt and isinstance(ckpt['model'], dict):
         nets = {'student': ckpt['model']}
@@ -179,8 +177,10 @@ def convert_unimatch_v2(ckpt: dict, filename: str = 'checkpoint',
             raise OfficialWeightsError(
                 f'{filename} has no \'model_ema\' (a supervised.py '
                 'checkpoint or a bare state dict): use --model student')
-    converted = {n: convert_network(nets[n], f'{filename}[{n}]')
-                 for n in needed}
+    converted = {
+        n: convert_network(nets[n], f'{filename}[{n}]', arch)
+        for n in needed
+    }
     if model == 'both':
         out = {}
         for name, prefix in (('student', 'student.'), ('ema', 'teacher.')):
