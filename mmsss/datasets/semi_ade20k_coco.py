@@ -3,10 +3,10 @@
 UniMatch V1/V2 split lines have two columns, image and label path relative to
 the data root (``ADEChallengeData2016`` or the COCO root)::
 
-    images/training/ADE_train_00001609.jpg annotations/training/ADE_train_00001609.png
+    images/training/ADE_train_00001609.jpg annotations/training/<same>.png
     train2017/000000177254.jpg masks/000000177254.png
 
-UniMatch reads both columns as they are (UniMatch-V2 dataset/semi.py:33-37,
+UniMatch reads both columns as they are (UniMatch-V2 dataset/semi.py:34-38,
 no label mapping), so its labels must already be train ids: its ADE20K and
 COCO downloads are pre-processed (UniMatch-V2 README.md:102).
 """
@@ -204,7 +204,8 @@ class SemiCOCO81Dataset(_TwoColumnSplitDataset):
     and one ``masks/`` folder for both (UniMatch-V2 README.md:121-125), split
     lines ``train2017/<id>.jpg masks/<id>.png``. UniMatch publishes only the
     labeled lists (``splits/coco/1_512 ... 1_32``); the unlabeled list is the
-    rest of ``train2017`` (``tools/dataset_converters/coco_unlabeled_split.py``).
+    rest of ``train2017``
+    (``tools/dataset_converters/coco_unlabeled_split.py``).
     A one-column line derives the label as ``masks/<id>.png``.
     Masks: UniMatch's download, or ``coco_instances_to_masks.py``.
     """

@@ -51,7 +51,7 @@ def _pre(raw):
 def ade_root(tmp_path_factory):
     """ADEChallengeData2016 with raw maps in annotations/ and the
     pre-processed ones in unimatch/annotations/; UniMatch V2 split files
-    in splits/ade20k/1_2."""
+    in splits/ade20k/1_64."""
     root = str(tmp_path_factory.mktemp('ade') / 'ADEChallengeData2016')
     rows = {}
     for sub, n in (('training', 4), ('validation', 1)):
@@ -67,8 +67,8 @@ def ade_root(tmp_path_factory):
                 f'images/{sub}/{name}.jpg annotations/{sub}/{name}.png')
             rows[name] = raw
     sp = osp.join(root, 'splits', 'ade20k')
-    _lines(osp.join(sp, '1_2', 'labeled.txt'), rows['training'][2:])
-    _lines(osp.join(sp, '1_2', 'unlabeled.txt'), rows['training'][:2])
+    _lines(osp.join(sp, '1_64', 'labeled.txt'), rows['training'][2:])
+    _lines(osp.join(sp, '1_64', 'unlabeled.txt'), rows['training'][:2])
     _lines(osp.join(sp, 'val.txt'), rows['validation'])
     return root, rows
 
@@ -88,7 +88,7 @@ def _gt(ds, i):
 
 def test_ade20k_split_samples(ade_root):
     root, rows = ade_root
-    lab = _ade(root, '1_2/labeled.txt', annotations='raw')
+    lab = _ade(root, '1_64/labeled.txt', annotations='raw')
     assert [lab.get_data_info(i)['img_id'] for i in range(len(lab))] == [
         'ADE_train_00000003', 'ADE_train_00000004'
     ]
@@ -98,7 +98,7 @@ def test_ade20k_split_samples(ade_root):
                                         'ADE_train_00000003.jpg')
     assert info['seg_map_path'] == osp.join(
         root, 'annotations/training/ADE_train_00000003.png')
-    unl = _ade(root, '1_2/unlabeled.txt', is_labeled=False)
+    unl = _ade(root, '1_64/unlabeled.txt', is_labeled=False)
     assert len(unl) == 2
     assert all(unl.get_data_info(i)['seg_map_path'] is None for i in (0, 1))
     assert len(_ade(root, 'val.txt', annotations='raw')) == 1
@@ -108,10 +108,10 @@ def test_ade20k_split_samples(ade_root):
 
 def test_ade20k_raw_and_preprocessed_give_the_same_train_ids(ade_root):
     root, rows = ade_root
-    raw = _ade(root, '1_2/labeled.txt', annotations='raw')
+    raw = _ade(root, '1_64/labeled.txt', annotations='raw')
     pre = _ade(
         root,
-        '1_2/labeled.txt',
+        '1_64/labeled.txt',
         annotations='unimatch',
         data_prefix=dict(img_path='', seg_map_path='unimatch'))
     assert raw.reduce_zero_label and not pre.reduce_zero_label
@@ -130,23 +130,23 @@ def test_ade20k_annotation_mismatch_names_the_file(ade_root):
     root, _ = ade_root
     # raw maps contain 150: not UniMatch's 0-149 + 255
     with pytest.raises(ValueError) as e:
-        _ade(root, '1_2/labeled.txt', annotations='unimatch')
+        _ade(root, '1_64/labeled.txt', annotations='unimatch')
     msg = str(e.value)
     assert "annotations='unimatch'" in msg and 'values 150' in msg
     assert 'annotations/training/ADE_train_00000003.png' in msg
     assert "set annotations='raw'" in msg
     # pre-processed maps contain 255: raw maps never do
     with pytest.raises(ValueError) as e:
-        _ade(root, '1_2/labeled.txt', annotations='raw',
+        _ade(root, '1_64/labeled.txt', annotations='raw',
              data_prefix=dict(img_path='', seg_map_path='unimatch'))
     msg = str(e.value)
     assert 'unimatch/annotations/training/ADE_train_00000004.png' in msg
     assert 'values 255' in msg and "set annotations='unimatch'" in msg
     with pytest.raises(ValueError, match='contradicts'):
-        _ade(root, '1_2/labeled.txt', annotations='raw',
+        _ade(root, '1_64/labeled.txt', annotations='raw',
              reduce_zero_label=False)
     with pytest.raises(ValueError, match="one of \\('unimatch', 'raw'\\)"):
-        _ade(root, '1_2/labeled.txt', annotations='mmseg')
+        _ade(root, '1_64/labeled.txt', annotations='mmseg')
 
 
 def test_ade20k_one_column_line(ade_root, tmp_path):
@@ -216,13 +216,9 @@ def test_coco81_split_samples_and_values(coco_root):
 
 def test_coco81_unlabeled_from_generated_list(coco_root):
     root, _ = coco_root
-    spec = importlib.util.spec_from_file_location(
-        'coco_unlabeled_split',
-        osp.join(ROOT, 'tools/dataset_converters/coco_unlabeled_split.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     split = osp.join(root, 'splits/coco/1_512')
-    tool.main([osp.join(split, 'labeled.txt'), '--data-root', root])
+    _unlabeled_tool().main(
+        [osp.join(split, 'labeled.txt'), '--data-root', root])
     unl = SemiCOCO81Dataset(
         data_root=root,
         ann_file='splits/coco/1_512/unlabeled.txt',
@@ -240,3 +236,79 @@ def test_coco81_bad_value_names_the_file(coco_root, tmp_path):
     split.write_text(f'train2017/000000000009.jpg {tmp_path}/masks/bad.png\n')
     with pytest.raises(ValueError, match='bad.png has values 81'):
         SemiCOCO81Dataset(data_root=root, ann_file=str(split))
+
+
+# ------------------------------------------------------------------ configs
+def _build_from_config(path, root, split_dir, seg_prefix=''):
+    """Build the labeled, unlabeled and val datasets of a data config on a
+    tiny tree; run the labeled pipeline once."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, path))
+    train = cfg.train_dataloader.dataset.datasets
+    sets = [train[0], train[1], cfg.val_dataloader.dataset]
+    names = [
+        osp.join(split_dir, 'labeled.txt'),
+        osp.join(split_dir, 'unlabeled.txt'),
+        osp.join(osp.dirname(split_dir), 'val.txt')
+    ]
+    built = []
+    for ds_cfg, name in zip(sets, names):
+        assert ds_cfg.ann_file.endswith(
+            osp.basename(osp.dirname(name)) + '/' + osp.basename(name))
+        ds_cfg = dict(
+            ds_cfg,
+            data_root=root,
+            ann_file=name,
+            serialize_data=False,
+            data_prefix=dict(img_path='', seg_map_path=seg_prefix))
+        built.append(DATASETS.build(ds_cfg))
+    out = built[0][0]
+    return built, out
+
+
+@pytest.mark.parametrize('path', [
+    'configs/_base_/datasets/semi_ade20k.py',
+    'configs/unimatch/_base_/data_ade20k.py'
+])
+def test_ade20k_data_configs_build(ade_root, path):
+    root, _ = ade_root
+    (lab, unl, val), out = _build_from_config(
+        path, root, osp.join(root, 'splits/ade20k/1_64'), 'unimatch')
+    assert (len(lab), len(unl), len(val)) == (2, 2, 1)
+    assert lab.annotations == val.annotations == 'unimatch'
+    _check_sup_labels(out, 150)
+
+
+def _check_sup_labels(out, num_classes):
+    """The labeled pipeline's packed label: train ids and 255 only."""
+    sample = out['data_samples']
+    sample = sample['sup'] if isinstance(sample, dict) else sample
+    vals = set(sample.gt_sem_seg.data.unique().tolist())
+    assert vals and vals <= set(range(num_classes)) | {255}, vals
+
+
+def _unlabeled_tool():
+    spec = importlib.util.spec_from_file_location(
+        'coco_unlabeled_split',
+        osp.join(ROOT, 'tools/dataset_converters/coco_unlabeled_split.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.mark.parametrize('path', [
+    'configs/_base_/datasets/semi_coco.py',
+    'configs/unimatch/_base_/data_coco.py'
+])
+def test_coco_data_configs_build(coco_root, path):
+    root, _ = coco_root
+    split = osp.join(root, 'splits/coco/1_512')
+    _unlabeled_tool().main([osp.join(split, 'labeled.txt'), '--data-root',
+                            root])
+    (lab, unl, val), out = _build_from_config(path, root, split)
+    assert (len(lab), len(unl), len(val)) == (2, 2, 1)
+    _check_sup_labels(out, 81)
+
