@@ -436,3 +436,65 @@ def test_converter_cli_writes_loadable_checkpoints(tmp_path, monkeypatch):
     load_checkpoint(net, ema_only, strict=True)
     assert torch.equal(net.decode_head.conv_seg.weight,
                        ema['module.head.scratch.output_conv.2.weight'])
+
+
+# ---------------------------------------------------------------------------
+# UniMatch V2's Cityscapes sliding window is slide_official window='shift'
+
+
+def ref_unimatch_v2_slide(seg, img, grid):
+    """UniMatch-V2 supervised.py:47-63: windows at 0, s, 2s, ... and a last
+    one shifted back to the border (``min(col + s, w - grid)``), softmax
+    summed."""
+    b, _, h, w = img.shape
+    final = torch.zeros(b, NUM_CLASSES, h, w)
+    row = 0
+    while row < h:
+        col = 0
+        while col < w:
+            pred = _net(seg, img[:, :, row:row + grid, col:col + grid])
+            final[:, :, row:row + grid, col:col + grid] += pred.softmax(1)
+            if col == w - grid:
+                break
+            col = min(col + int(grid * 2 / 3), w - grid)
+        if row == h - grid:
+            break
+        row = min(row + int(grid * 2 / 3), h - grid)
+    return final
+
+
+def test_unimatch_v2_windows_by_hand():
+    from mmsss.models.utils.slide_inference import window_starts
+
+    # Cityscapes 1024 x 2048, 798 / 532: the last window ends at the border
+    assert window_starts(1024, 798, 532, 'shift') == [(0, 798), (226, 1024)]
+    assert window_starts(2048, 798, 532, 'shift') == [
+        (0, 798), (532, 1330), (1064, 1862), (1250, 2048)]
+    # 'truncate' would cut a 492-row window (no multiple of 14)
+    assert window_starts(1024, 798, 532, 'truncate')[-1] == (532, 1024)
+
+
+@pytest.mark.parametrize('size', [(45, 61), (21, 50)])
+def test_slide_official_shift_matches_unimatch_v2_loop(size):
+    crop = 21
+    model = tiny_semi_model()
+    _randomise(model.teacher, 6, keep=True)
+    model.eval()
+    img = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(8))
+
+    def predict(**test_cfg):
+        model.teacher.test_cfg = ConfigDict(
+            mode='slide_official', crop_size=crop, stride=int(crop * 2 / 3),
+            **test_cfg)
+        with torch.no_grad():
+            out = model.predict(img, [make_sample(size=size)])[0]
+        return out.seg_logits.data.softmax(0), out.pred_sem_seg.data[0]
+
+    with torch.no_grad():
+        ref = ref_unimatch_v2_slide(model.teacher, img, crop)[0]
+    probs, pred = predict(window='shift', flip=False)
+    assert torch.equal(pred, ref.argmax(0))
+    assert torch.allclose(probs, ref / ref.sum(0, keepdim=True), atol=1e-5)
+    truncated, _ = predict(window='truncate')
+    assert not torch.allclose(truncated, ref / ref.sum(0, keepdim=True),
+                              atol=1e-3)
