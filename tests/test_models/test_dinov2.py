@@ -254,7 +254,7 @@ def test_offset_matters_and_unchanged_grid():
     ('giant', (1536, 40, 24, 4096, (9, 19, 29, 39))),
 ])
 def test_released_sizes(arch, dims):
-    """vit_small ... vit_giant2 (dinov2.py:352-397, giant's SwiGLU hidden
+    """vit_small ... vit_giant2 (dinov2.py:341-397, giant's SwiGLU hidden
     width 4096) and the taps of model/semseg/dpt.py:123-128."""
     embed, depth, heads, hidden, taps = dims
     with torch.device('meta'):

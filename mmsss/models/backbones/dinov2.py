@@ -6,16 +6,16 @@ are) that closes its two gaps with the DINOv2 forward UniMatch V2 uses
 (LiheYoung/UniMatch-V2 ``model/backbone/dinov2.py``):
 
 * every tap goes through the final LayerNorm (``get_intermediate_layers``
-  with ``norm=True``, ``dinov2.py:297-323``; mmpretrain normalises only the
+  with ``norm=True``, ``dinov2.py:297-321``; mmpretrain normalises only the
   last layer's output), class token dropped;
 * the position embeddings are interpolated as DINOv2's
   ``interpolate_pos_encoding`` (``dinov2.py:179-210``; facebookresearch/
-  dinov2 ``dinov2/models/vision_transformer.py:180-213``): bicubic with a
+  dinov2 ``dinov2/models/vision_transformer.py:180-212``): bicubic with a
   *scale factor* ``(n + 0.1) / M`` from the stored ``M x M`` grid, which
   samples other points than mmpretrain's ``resize_pos_embed`` (an output
   *size*, ``mmpretrain/models/utils/embed.py``).
 
-The official sizes are ``DINOv2(model_name)`` (``dinov2.py:352-418``:
+The official sizes are ``DINOv2(model_name)`` (``dinov2.py:341-417``:
 img_size 518, patch 14, ``init_values=1.0``, MLP FFN except SwiGLU for
 giant, no registers, offset 0.1) and the taps of ``model/semseg/dpt.py:123-
 128``. Attention is mmpretrain's ``MultiheadAttention``, which calls
@@ -43,7 +43,7 @@ from mmseg.registry import MODELS
 from mmsss.utils.official_weights import (OfficialWeightsError, _listing,
                                           strip_prefixes)
 
-# Sizes of LiheYoung/UniMatch-V2 model/backbone/dinov2.py:352-397 (vit_small
+# Sizes of LiheYoung/UniMatch-V2 model/backbone/dinov2.py:341-397 (vit_small
 # ... vit_giant2, mlp_ratio 4; giant's SwiGLU hidden width is computed from
 # 4 x 1536 by SwiGLUFFNFused as in swiglu_ffn.py), with the taps of
 # model/semseg/dpt.py:123-128.
