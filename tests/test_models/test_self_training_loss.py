@@ -104,7 +104,8 @@ def test_each_branch_is_a_mean_over_its_own_valid_pixels(config, size):
 def test_dars_configs_use_the_official_loss_lr_and_flip(path):
     """Every DARS config: valid-pixel means on every CE loss, the official
     lr schedule (but the restart ablations), logit-space flip averaging in
-    pseudo-labelling and a flip TTA for evaluation."""
+    pseudo-labelling; evaluation with the softmax of each window and its
+    flip averaged (official windows; the synthetic configs: a flip TTA)."""
     from mmengine.config import Config
     cfg = Config.fromfile(path)
     heads = [cfg.model.decode_head]
@@ -119,6 +120,15 @@ def test_dars_configs_use_the_official_loss_lr_and_flip(path):
     assert cfg.train_cfg.lr_schedule == want
     [hook] = [h for h in cfg.custom_hooks
               if h.type == 'PseudoLabelRoundHook']
+    if 'synthetic' not in path:
+        # the windows flip themselves (slide_official), the generator
+        # averages their logits (gen_pseudo_label_utils.py:70-127)
+        assert cfg.model.test_cfg.mode == 'slide_official'
+        assert cfg.model.test_cfg.flip is True
+        assert hook.generator.flip is False
+        assert hook.generator.test_cfg == dict(average='logits')
+        assert 'tta_pipeline' not in cfg
+        return
     assert hook.generator.flip is True
     assert hook.generator.flip_average == 'logits'
     assert cfg.tta_model.type == 'SegTTAModel'

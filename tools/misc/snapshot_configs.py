@@ -36,6 +36,8 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SNAPSHOT_DIR = osp.join(ROOT, 'tests', 'config_snapshots')
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import mmsss  # noqa: E402,F401  (registries; mmcv.ops stand-in before mmseg)
 from make_config_aliases import CONFIGS, method_configs, method_of  # noqa
 
 SIMPLE = (bool, int, float, str, type(None))
@@ -209,7 +211,6 @@ def snapshot_of(path):
 
 def snapshots():
     """{method: text} for every method folder."""
-    import mmsss  # noqa: F401  (registries, mmcv.ops stand-in)
     from mmengine.registry import init_default_scope
     init_default_scope('mmseg')
     out = {}
