@@ -17,9 +17,13 @@ segmentor.data_preprocessor.size = crop_size
 segmentor.decode_head.num_classes = 19
 segmentor.decode_head.loss_decode = dict(
     type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=200000)
-# supervised.py:47-65: windows cut at the border, softmax summed
+# supervised.py:47-65: windows at stride int(798 * 2 / 3), the last one moved
+# back to end at the border (unlike UniMatch V1's, cut short), softmax summed
 segmentor.test_cfg = dict(
-    mode='slide_official', crop_size=(798, 798), stride=(532, 532))
+    mode='slide_official',
+    crop_size=(798, 798),
+    stride=(532, 532),
+    window='shift')
 model = dict(
     _delete_=True,
     type='UniMatchV2Segmentor',
