@@ -48,6 +48,8 @@ SCOPE_WORDS = (
     (r'\bVOC blended\b|\bblended\b', ('voc_blended',)),
     (r'\bVOC\b', ('voc', 'voc_blended')),
     (r'\bCityscapes\b', ('cityscapes',)),
+    (r'\bCOCO\b', ('coco',)),
+    (r'\bADE20K\b', ('ade20k',)),
     (r'\bPSPNet\b', ('pspnet',)),
     (r'\bDeepLabV2\b', ('deeplabv2',)),
 )
@@ -61,10 +63,11 @@ def in_scope(name, scope):
 
 
 def dataset_of(name):
-    """'voc', 'voc_blended', 'cityscapes' or 'synthetic' of a config name."""
+    """'voc', 'voc_blended', 'cityscapes', 'coco', 'ade20k' or 'synthetic'
+    of a config name."""
     if name.startswith('voc_blended'):
         return 'voc_blended'
-    for d in ('voc', 'cityscapes', 'synthetic'):
+    for d in ('voc', 'cityscapes', 'coco', 'ade20k', 'synthetic'):
         if name.startswith(d):
             return d
     raise ValueError(f'no dataset in the config name {name!r}')

@@ -18,7 +18,10 @@ MMSEG_ARCH = '_mmseg-arch'
 RECIPE = dict(
     voc=((321, 321), 21, 0.001, 10., 80, 0.95),
     voc_blended=((513, 513), 21, 0.001, 10., 80, 0.95),
-    cityscapes=((801, 801), 19, 0.005, 1., 240, 0.0))
+    cityscapes=((801, 801), 19, 0.005, 1., 240, 0.0),
+    coco=((513, 513), 81, 0.004, 10., 30, 0.95),
+    # V1 has no ADE20K recipe: COCO's, with V2's 60 epochs (README table)
+    ade20k=((513, 513), 150, 0.004, 10., 60, 0.95))
 OHEM = dict(type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=200000)
 
 
@@ -45,8 +48,9 @@ def _load(rel):
 
 
 def _dataset(name):
-    if name.startswith('cityscapes'):
-        return 'cityscapes'
+    for dataset in ('cityscapes', 'coco', 'ade20k'):
+        if name.startswith(dataset):
+            return dataset
     return 'voc_blended' if name.startswith('voc_blended') else 'voc'
 
 
@@ -54,7 +58,9 @@ def test_every_split_has_a_config():
     names = {r.split('/')[1] for r in _configs(False)}
     expected = {f'voc_{n}' for n in (92, 183, 366, 732, 1464)} | {
         f'voc_blended_{n}' for n in (662, 1323, 2646)
-    } | {f'cityscapes_1-{d}' for d in (16, 8, 4, 2)}
+    } | {f'cityscapes_1-{d}' for d in (16, 8, 4, 2)} | {
+        f'coco_1-{d}' for d in (512, 256, 128, 64, 32)
+    } | {f'ade20k_1-{d}' for d in (64, 32, 16, 8)}
     assert names == expected
     assert len(_configs(False)) == 2 * len(expected)
 
@@ -139,16 +145,23 @@ def _check_geometry(datasets, crop):
         assert load.ignore_index == 254
 
 
-@pytest.mark.parametrize('name, num_unlabeled, official', [
+@pytest.mark.parametrize('name, num_unlabeled, official, ceil', [
     # VOC classic 732: 9,850 unlabeled; floor(ceil(9850 / 4) / 2) = 1,231
-    ('voc_732', 9850, 1231),
+    ('voc_732', 9850, 1231, 1232),
     # Cityscapes 1/8: 2,603 unlabeled; floor(651 / 2) = 325
-    ('cityscapes_1-8', 2603, 325),
+    ('cityscapes_1-8', 2603, 325, 326),
+    # COCO 1/512: 118,287 - 232 = 118,055; floor(29514 / 2) = 14,757 =
+    # ceil(118055 / 8)
+    ('coco_1-512', 118055, 14757, 14757),
+    # ADE20K 1/64: 19,894 unlabeled; floor(4974 / 2) = 2,487 =
+    # ceil(19894 / 8)
+    ('ade20k_1-64', 19894, 2487, 2487),
 ])
 def test_iterations_per_epoch_are_the_official_loader_length(
-        name, num_unlabeled, official):
+        name, num_unlabeled, official, ceil):
     """4 GPUs x (2 + 2 + 2): the official len(trainloader_u), computed
-    here by hand; iMAS's ceil(N / 8) would give one more."""
+    here by hand, and iMAS's ceil(N / 8) (one more on VOC 732 and
+    Cityscapes 1/8)."""
     from torch.utils.data import ConcatDataset
 
     from mmsss.datasets.samplers import MultiSourceSampler
@@ -167,7 +180,38 @@ def test_iterations_per_epoch_are_the_official_loader_length(
         steps = unlabeled_iters_per_epoch(sampler,
                                           cfg.train_cfg.epoch_length)
         assert steps == official
-        assert unlabeled_iters_per_epoch(sampler, 'ceil') == official + 1
+        assert unlabeled_iters_per_epoch(sampler, 'ceil') == ceil
+
+
+@pytest.mark.parametrize(
+    'rel', [r for r in _configs(False) if _dataset(r.split('/')[1]) in (
+        'coco', 'ade20k')])
+def test_coco_ade20k_split_files(rel):
+    """UniMatch's split folders (1_512 for coco_1-512), the labeled count of
+    their lists, UniMatch's pre-processed ADE20K maps by default."""
+    method, name = rel.split('/')
+    cfg = _load(rel)
+    dataset, split = name.split('_')
+    folder = f'splits/{dataset}/{split.replace("-", "_")}/'
+    labeled, unlabeled, mix = cfg.train_dataloader.dataset.datasets
+    assert labeled.ann_file.endswith(folder + 'labeled.txt')
+    assert unlabeled.ann_file == mix.ann_file
+    assert unlabeled.ann_file.endswith(folder + 'unlabeled.txt')
+    assert cfg.val_dataloader.dataset.ann_file.endswith(
+        f'splits/{dataset}/val.txt')
+    # UniMatch-V2 splits/<dataset>/<split>/labeled.txt line counts
+    assert cfg.num_labeled == {
+        'coco_1-512': 232, 'coco_1-256': 463, 'coco_1-128': 925,
+        'coco_1-64': 1849, 'coco_1-32': 3697, 'ade20k_1-64': 316,
+        'ade20k_1-32': 631, 'ade20k_1-16': 1263, 'ade20k_1-8': 2526
+    }[name]
+    types = {labeled.type, unlabeled.type, cfg.val_dataloader.dataset.type}
+    if dataset == 'ade20k':
+        assert types == {'SemiADE20KDataset'}
+        assert labeled.annotations == 'unimatch'
+        assert cfg.val_dataloader.dataset.annotations == 'unimatch'
+    else:
+        assert types == {'SemiCOCO81Dataset'}
 
 
 @pytest.mark.parametrize('rel', _configs(True))

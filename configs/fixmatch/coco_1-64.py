@@ -1,0 +1,12 @@
+# FixMatch, COCO 81 classes, 1/64 (1849 labeled images, UniMatch's split);
+# everything else as coco_1-512.py.
+_base_ = './coco_1-512.py'
+num_labeled = 1849
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/coco/1_64/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/coco/1_64/unlabeled.txt'
+mix_dataset = _base_.mix_dataset
+mix_dataset.ann_file = '../splits/coco/1_64/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset, mix_dataset]))
