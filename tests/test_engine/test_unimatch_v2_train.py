@@ -51,13 +51,16 @@ def test_synthetic_config_trains_validates_and_checkpoints(
               'train/unsup_cutmix_rate_s1', 'train/unsup_pseudo_acc'):
         assert k in scalars, k
     # EMA decays 0, 1/2, 2/3: the teacher lags the student
-    diff = [(t - s).abs().max() for t, s in zip(
-        model.teacher.parameters(), model.student.parameters())]
+    diff = [
+        (t - s).abs().max()
+        for t, s in zip(model.teacher.parameters(), model.student.parameters())
+    ]
     assert max(diff) > 0
     saved = {k: v.clone() for k, v in model.state_dict().items()}
     fresh = MODELS.build(runner.cfg.model)
-    load_checkpoint(
-        fresh, osp.join(str(tmp_path), 'iter_3.pth'), strict=True,
-        map_location='cpu')
+    load_checkpoint(fresh,
+                    osp.join(str(tmp_path), 'iter_3.pth'),
+                    strict=True,
+                    map_location='cpu')
     for k, v in fresh.state_dict().items():
         assert torch.equal(v, saved[k]), k

@@ -58,8 +58,9 @@ from ..utils.vis_record import (sample_names, store_class_counts, store_vis,
 from .semi_base import SemiBaseSegmentor
 from .unimatch import UniMatchSegmentor, _paste
 
-__all__ = ['UniMatchV2Segmentor', 'complementary_dropout_masks',
-           'mirrored_partners']
+__all__ = [
+    'UniMatchV2Segmentor', 'complementary_dropout_masks', 'mirrored_partners'
+]
 
 _UNIMATCH_V2_DEFAULTS = dict(
     # τ (configs/*.yaml conf_thresh: 0.95 for every dataset)
@@ -87,12 +88,12 @@ def mirrored_partners(num: int, device=None) -> Tensor:
     return torch.arange(num - 1, -1, -1, device=device)
 
 
-def complementary_dropout_masks(num: int,
-                                channels: int,
-                                p: float = 0.5,
-                                image_ratio: float = 0.5,
-                                generator: Optional[torch.Generator] = None
-                                ) -> Tensor:
+def complementary_dropout_masks(
+        num: int,
+        channels: int,
+        p: float = 0.5,
+        image_ratio: float = 0.5,
+        generator: Optional[torch.Generator] = None) -> Tensor:
     """Channel masks of Complementary Dropout (``dpt.py:148-161``).
 
     For ``num`` images with two strong views each: ``b ~ Bernoulli(1 − p)``
@@ -110,13 +111,12 @@ def complementary_dropout_masks(num: int,
         the second's, in the order of ``cat([view1, view2])``.
     """
     if not 0 < p < 1:
-        raise ValueError(
-            f'complementary_dropout.p must be in (0, 1), got {p}')
+        raise ValueError(f'complementary_dropout.p must be in (0, 1), got {p}')
     if not 0 <= image_ratio <= 1:
         raise ValueError('complementary_dropout.image_ratio must be in '
                          f'[0, 1], got {image_ratio}')
-    b = torch.bernoulli(
-        torch.full((num, channels), 1. - p), generator=generator)
+    b = torch.bernoulli(torch.full((num, channels), 1. - p),
+                        generator=generator)
     mask1 = b / (1. - p)
     mask2 = (1. - b) / p
     num_kept = int(num * (1. - image_ratio))
@@ -206,8 +206,7 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
                                             cfg['p'], cfg['image_ratio'])
         masks = masks.to(feats[0].device)
         return [
-            f * masks.to(f.dtype).view(*masks.shape,
-                                       *([1] * (f.dim() - 2)))
+            f * masks.to(f.dtype).view(*masks.shape, *([1] * (f.dim() - 2)))
             for f in feats
         ]
 
@@ -221,9 +220,8 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
                 'sup_only_epochs from MeanTeacherHook')
         cfg = self.semi_train_cfg
         inputs, samples = multi_batch_inputs, multi_batch_data_samples
-        needed = ['sup', 'unsup_weak'] + [
-            f'unsup_{s}' for s in self.strong_names
-        ]
+        needed = ['sup', 'unsup_weak'
+                  ] + [f'unsup_{s}' for s in self.strong_names]
         missing = [b for b in needed if b not in inputs]
         if missing:
             raise KeyError(
@@ -257,8 +255,7 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
         feats_s = self.complementary_dropout(
             self.student.extract_feat(torch.cat(views)))
         logits_s = self.resize_logits(
-            self.student.decode_head.forward(feats_s),
-            size).chunk(len(views))
+            self.student.decode_head.forward(feats_s), size).chunk(len(views))
 
         # 4. mixed labels / confidences / padding (unimatch_v2.py:181-202)
         w_s = cfg['loss_scale'] * cfg['strong_weight'] / len(views)
@@ -285,8 +282,7 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
     def _step_info(self, pl_w, conf_w, valid_u, masks, pair,
                    samples_w) -> Dict[str, Tensor]:
         confident = (conf_w >= self.semi_train_cfg['conf_thresh']) & valid_u
-        info = dict(
-            conf_ratio=confident.sum() / valid_u.sum().clamp(min=1))
+        info = dict(conf_ratio=confident.sum() / valid_u.sum().clamp(min=1))
         for k, mask in enumerate(masks):
             info[f'cutmix_rate_s{k + 1}'] = mixing_rate(mask, pair)
         gt = self.analysis_gt(samples_w)
@@ -305,13 +301,12 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
         if gt is not None:
             gt = gt.to(labels.device)
             gt = _paste(mask, gt, gt[pair])
-        store_vis(
-            self,
-            weak=x_w,
-            student_view=view,
-            pseudo_label=labels,
-            confidence=conf,
-            ignore=~keep,
-            student_logits=logits,
-            gt=gt,
-            img_ids=sample_names(samples_w))
+        store_vis(self,
+                  weak=x_w,
+                  student_view=view,
+                  pseudo_label=labels,
+                  confidence=conf,
+                  ignore=~keep,
+                  student_logits=logits,
+                  gt=gt,
+                  img_ids=sample_names(samples_w))
