@@ -145,6 +145,13 @@ def test_complementary_dropout_shared_by_taps_off_in_eval():
         model.complementary_dropout([feats[0][:5]])
     with pytest.raises(ValueError, match='complementary_dropout.p'):
         build(complementary_dropout=dict(p=1.5))
+    # misspelt keys are named, not ignored
+    with pytest.raises(ValueError, match=r"\['conf_threshold'\]"):
+        build(conf_threshold=0.9)
+    with pytest.raises(ValueError,
+                       match=r"complementary_dropout keys "
+                       r"\['prob'\]"):
+        build(complementary_dropout=dict(prob=0.5))
 
 
 # --------------------------------------------------------------------------
@@ -228,6 +235,7 @@ def test_loss_against_hand_computation(monkeypatch):
     monkeypatch.setattr(model, 'cutmix_masks', lambda num, sz, dev:
                         (next(calls), None))
 
+    model.record_vis = True  # what PseudoLabelVisHook sets on its steps
     torch.manual_seed(11)
     losses = model.loss(inputs, samples)
 
@@ -296,6 +304,17 @@ def test_loss_against_hand_computation(monkeypatch):
                         1 / 3,
                         rel_tol=1e-6)
     assert 'unsup_pseudo_acc' in losses
+    # pictures of view 1: its mixed pseudo-label, ignored where not kept,
+    # and the analysis ground truth mixed with the same box
+    panels = {title: data for title, _, data in model.last_vis['panels']}
+    for i in range(2):
+        for y, x in ((3, 4), (0, 15), (15, 0)):
+            src = partner[i] if boxes[0][i, y, x] else i
+            want = int(pl[src, y, x]) if (not pad[src, y, x]
+                                          and conf[src, y, x] >= 0.95) else 255
+            assert int(panels['pseudo-label'][i, y, x]) == want
+            assert int(panels['ground truth'][i, y, x]) == int(gt_u[src, 0, y,
+                                                                    x])
 
 
 def test_step_errors():

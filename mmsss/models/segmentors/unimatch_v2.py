@@ -162,6 +162,19 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         defaults = _UNIMATCH_V2_DEFAULTS
+        allowed = set(defaults) | {'freeze_teacher'}
+        unknown = sorted(set(self.semi_train_cfg) - allowed)
+        if unknown:
+            raise ValueError(f'{type(self).__name__}: unknown semi_train_cfg '
+                             f'keys {unknown}; expected some of '
+                             f'{sorted(allowed)}')
+        for name in ('cutmix', 'complementary_dropout'):
+            sub = self.semi_train_cfg.get(name) or {}
+            unknown = sorted(set(sub) - set(defaults[name]))
+            if unknown:
+                raise ValueError(
+                    f'{type(self).__name__}: unknown semi_train_cfg.{name} '
+                    f'keys {unknown}; expected {sorted(defaults[name])}')
         cfg = dict(defaults)
         cfg.update(self.semi_train_cfg)
         cfg['cutmix'] = {**defaults['cutmix'], **(cfg.get('cutmix') or {})}
