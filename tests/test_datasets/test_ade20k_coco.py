@@ -312,3 +312,81 @@ def test_coco_data_configs_build(coco_root, path):
     assert (len(lab), len(unl), len(val)) == (2, 2, 1)
     _check_sup_labels(out, 81)
 
+
+
+# ---------------------------------------------------- two CPU iterations
+def _two_iteration_cfg(rel, root, split_dir, work_dir, num_classes,
+                       seg_prefix=''):
+    """A UniMatch/FixMatch COCO or ADE20K config on a tiny tree: its data,
+    geometry and method, the network of ``unimatch/synthetic_1-16.py``
+    (half-width R-18), 32-px crops, two iterations and one validation."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', rel))
+    syn = Config.fromfile(
+        osp.join(ROOT, 'configs/unimatch/synthetic_1-16.py'))
+    crop = (32, 32)
+    seg = syn.model.segmentor
+    seg.decode_head.num_classes = num_classes
+    seg.data_preprocessor.size = crop
+    cfg.model.segmentor = seg
+    cfg.model.data_preprocessor.data_preprocessor = seg.data_preprocessor
+    names = ['labeled.txt', 'unlabeled.txt', 'unlabeled.txt']
+    train = cfg.train_dataloader.dataset.datasets
+    for ds, name in zip(train, names):
+        ds.update(
+            data_root=root,
+            ann_file=osp.join(split_dir, name),
+            data_prefix=dict(img_path='', seg_map_path=seg_prefix))
+        for t in ds.pipeline:
+            if t['type'] == 'RandomCrop':
+                t['crop_size'] = crop
+            elif t['type'] == 'PadToSize':
+                t['size'] = crop
+    cfg.val_dataloader.dataset.update(
+        data_root=root,
+        ann_file=osp.join(osp.dirname(split_dir), 'val.txt'),
+        data_prefix=dict(img_path='', seg_map_path=seg_prefix))
+    for dl in (cfg.train_dataloader, cfg.val_dataloader):
+        dl.update(num_workers=0, persistent_workers=False)
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_cfg = dict(
+        type='SemiIterBasedTrainLoop', max_iters=2, val_interval=2)
+    cfg.param_scheduler = syn.param_scheduler
+    cfg.default_hooks = syn.default_hooks
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.custom_hooks = []
+    cfg.env_cfg = syn.env_cfg
+    cfg.work_dir = str(work_dir)
+    return cfg
+
+
+@pytest.mark.parametrize('rel', [
+    'unimatch/coco_1-512.py', 'fixmatch/ade20k_1-64.py'
+])
+def test_two_cpu_iterations(rel, ade_root, coco_root, tmp_path,
+                            monkeypatch, mmseg_scope_one_thread):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    monkeypatch.setattr(Config, 'pretty_text',
+                        property(lambda self: self.text))
+    if 'coco' in rel:
+        root, _ = coco_root
+        split = osp.join(root, 'splits/coco/1_512')
+        _unlabeled_tool().main(
+            [osp.join(split, 'labeled.txt'), '--data-root', root])
+        cfg = _two_iteration_cfg(rel, root, split, tmp_path, 81)
+    else:
+        root, _ = ade_root
+        cfg = _two_iteration_cfg(rel, root,
+                                 osp.join(root, 'splits/ade20k/1_64'),
+                                 tmp_path, 150, seg_prefix='unimatch')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2
+    scalars = dict(runner.message_hub.log_scalars)
+    assert 'val/student/mIoU' in scalars
+    # the network predicts the dataset's classes
+    assert runner.model.student.decode_head.num_classes == len(
+        runner.train_dataloader.dataset.datasets[0].metainfo['classes'])
+    assert np.isfinite(scalars['train/loss'].current())
