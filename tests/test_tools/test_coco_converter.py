@@ -95,6 +95,14 @@ def test_polygon_pixel_centres_against_loop():
                     for y in range(h)], dtype=np.uint8)
     assert 5 < ref.sum() < h * w
     np.testing.assert_array_equal(got, ref)
+    # random self-intersecting polygons reaching past every border
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        poly = rng.uniform(-3, 14, 16).round(2).tolist()
+        got = conv.polygon_to_mask([poly], 9, 11)
+        ref = np.array([[_inside(x + 0.5, y + 0.5, poly) for x in range(11)]
+                        for y in range(9)], dtype=np.uint8)
+        np.testing.assert_array_equal(got, ref)
     rect = conv.polygon_to_mask([[0, 0, 4, 0, 4, 3, 0, 3]], 5, 6)
     assert rect.sum() == 12 and rect[:3, :4].all()
 

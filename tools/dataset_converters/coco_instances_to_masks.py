@@ -94,14 +94,22 @@ def polygon_to_mask(polygons: Sequence[Sequence[float]], height: int,
     """Union of COCO polygons ``[x1, y1, x2, y2, ...]`` (pixel-centre,
     even-odd rule per polygon) as a binary (H, W) mask."""
     mask = np.zeros((height, width), dtype=bool)
-    centres_y = np.arange(height) + 0.5
     for poly in polygons:
         xy = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
         if len(xy) < 3:
             continue
         x1, y1 = xy[:, 0], xy[:, 1]
+        # only the rows whose centre lies in [min y, max y] and the columns
+        # from the first one right of min x to the last one left of max x
+        # can be inside
+        r0 = max(0, int(np.ceil(y1.min() - 0.5)))
+        r1 = min(height, int(np.floor(y1.max() - 0.5)) + 1)
+        c0 = min(max(0, int(np.floor(x1.min() - 0.5)) + 1), width)
+        c1 = min(max(0, int(np.floor(x1.max() - 0.5)) + 1), width)
+        if r1 <= r0 or c1 <= c0:
+            continue
         x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-        yc = centres_y[:, None]
+        yc = (np.arange(r0, r1) + 0.5)[:, None]
         # half-open rule: an edge crosses row y when y1 <= y < y2 or
         # y2 <= y < y1 (horizontal edges never cross)
         crosses = (y1 <= yc) != (y2 <= yc)
@@ -110,13 +118,16 @@ def polygon_to_mask(polygons: Sequence[Sequence[float]], height: int,
         xs = np.where(crosses, xs, 0.0)
         # a crossing at xs toggles every pixel whose centre col + 0.5 > xs,
         # i.e. from column floor(xs - 0.5) + 1 on
-        first_col = np.floor(xs - 0.5).astype(np.int64) + 1
-        first_col = np.clip(np.where(crosses, first_col, width), 0, width)
-        toggles = np.zeros((height, width + 1), dtype=np.int64)
-        rows = np.broadcast_to(np.arange(height)[:, None], first_col.shape)
-        np.add.at(toggles, (rows.ravel(), first_col.ravel()), 1)
-        inside = np.cumsum(toggles[:, :width], axis=1) % 2 == 1
-        mask |= inside
+        first_col = np.floor(xs - 0.5).astype(np.int64) + 1 - c0
+        w = c1 - c0
+        first_col = np.clip(np.where(crosses, first_col, w), 0, w)
+        rows = np.broadcast_to(
+            np.arange(r1 - r0)[:, None], first_col.shape)
+        toggles = np.bincount(
+            (rows * (w + 1) + first_col).ravel(),
+            minlength=(r1 - r0) * (w + 1)).reshape(r1 - r0, w + 1)
+        inside = np.cumsum(toggles[:, :w], axis=1) % 2 == 1
+        mask[r0:r1, c0:c1] |= inside
     return mask.astype(np.uint8)
 
 
