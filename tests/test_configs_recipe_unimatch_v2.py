@@ -18,8 +18,23 @@ ARCH = dict(
     s=('small', 384, 64, (48, 96, 192, 384)),
     b=('base', 768, 128, (96, 192, 384, 768)),
     l=('large', 1024, 256, (256, 512, 1024, 1024)))
-# dataset -> (crop, classes, per-GPU labeled + unlabeled, epochs)
-RECIPE = dict(voc=((518, 518), 21, 8, 60), cityscapes=((798, 798), 19, 4, 180))
+# dataset -> (crop, classes, per-GPU labeled + unlabeled, epochs):
+# configs/{pascal,cityscapes,ade20k,coco}.yaml:5, 4, 9, 8
+RECIPE = dict(
+    voc=((518, 518), 21, 8, 60),
+    cityscapes=((798, 798), 19, 4, 180),
+    ade20k=((518, 518), 150, 4, 60),
+    coco=((518, 518), 81, 8, 20))
+# dataset -> (dataset type, data root, split folder relative to it,
+# annotations of SemiADE20KDataset): as configs/_base_/datasets/semi_*.py
+DATA = dict(
+    voc=('SemiVOCDataset', 'data/VOCdevkit/VOC2012/',
+         '../../splits/unimatch/pascal/', None),
+    cityscapes=('SemiCityscapesDataset', 'data/cityscapes/',
+                '../splits/unimatch/cityscapes/', None),
+    ade20k=('SemiADE20KDataset', 'data/ade/ADEChallengeData2016/',
+            '../../splits/ade20k/', 'unimatch'),
+    coco=('SemiCOCO81Dataset', 'data/coco/', '../splits/coco/', None))
 OHEM = dict(type='U2PLOhemCrossEntropy', thresh=0.7, min_kept=200000)
 
 
@@ -49,10 +64,15 @@ def test_every_split_and_encoder_has_a_config():
            for n in (92, 183, 366, 732, 1464) for a in 'sbl'}
     city = {f'cityscapes_1-{d}_dinov2-{a}' for d in (16, 8, 4, 2)
             for a in 'sb'}
-    assert set(_names(False)) == voc | city
+    # UniMatch-V2 splits/ade20k, splits/coco; DINOv2-B only (the official
+    # README reports B only)
+    ade = {f'ade20k_1-{d}_dinov2-b' for d in (64, 32, 16, 8, 4, 2)}
+    coco = {f'coco_1-{d}_dinov2-b' for d in (512, 256, 128, 64, 32)}
+    assert set(_names(False)) == voc | city | ade | coco
     assert set(_names(True)) == {
         f'voc_{n}_dinov2-{a}_frozen'
-        for n in (92, 183, 366, 732, 1464) for a in 'sb'}
+        for n in (92, 183, 366, 732, 1464) for a in 'sb'} | {
+            f'{n}_frozen' for n in ade}
 
 
 def _check_network(seg, size, classes, crop):
@@ -132,6 +152,18 @@ def test_recipe(name):
     assert labeled.ann_file.endswith(f'/{split}/labeled.txt')
     assert unlabeled.ann_file.endswith(f'/{split}/unlabeled.txt')
     assert unlabeled.keep_gt_for_analysis is False
+    dataset_type, data_root, split_root, annotations = DATA[dataset]
+    val = cfg.val_dataloader.dataset
+    for ds in (labeled, unlabeled, val):
+        assert (ds.type, ds.data_root) == (dataset_type, data_root)
+        assert ds.get('annotations') == annotations
+    assert labeled.is_labeled is True and unlabeled.is_labeled is False
+    assert labeled.ann_file == f'{split_root}{split}/labeled.txt'
+    assert val.ann_file == f'{split_root}val.txt'
+    # whole image, no resize in the pipeline (supervised.py:68-81 resizes)
+    assert [t['type'] for t in val.pipeline] == [
+        'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']
+    assert cfg.test_dataloader.dataset == val
     (pack, ) = [t for t in unlabeled.pipeline if t['type'] == 'MultiBranch']
     assert list(pack.branch_field) == [
         'sup', 'unsup_weak', 'unsup_strong1', 'unsup_strong2']
@@ -151,7 +183,7 @@ def test_frozen_variant_changes_only_the_encoder_lock(name):
 
 @pytest.mark.parametrize('rel, segmentor, batch', [
     ('unimatch/voc_92_dinov2-b', 'UniMatchSegmentor', 12),
-    ('fixmatch/voc_92_dinov2-b', 'FixMatchSegmentor', 12),
+    ('fixmatch/voc_92_dinov2-b', 'UniMatchV2Segmentor', 8),
     ('supervised/voc_92_dinov2-b', 'EncoderDecoder', 8),
 ])
 def test_dinov2_configs_of_the_other_methods(rel, segmentor, batch):
@@ -168,8 +200,36 @@ def test_dinov2_configs_of_the_other_methods(rel, segmentor, batch):
         dl.dataset]
     assert datasets[0].ann_file.endswith('/92/labeled.txt')
     _check_geometry(datasets, (518, 518))
+    if segmentor == 'UniMatchV2Segmentor':
+        # V2's own FixMatch (fixmatch.py:164-193): one strong view, no
+        # Complementary Dropout, EMA teacher, tau 0.95 (pascal.yaml:16)
+        assert cfg.model.semi_train_cfg == dict(
+            conf_thresh=0.95, num_strong_views=1, complementary_dropout=None)
+        for ds in datasets:
+            assert ds.pipeline[-1].branch_field == [
+                'sup', 'unsup_weak', 'unsup_strong1']
+        assert [h.type for h in cfg.custom_hooks] == ['MeanTeacherHook']
+        hook = cfg.custom_hooks[0]
+        assert (hook.decay_schedule, hook.max_decay,
+                hook.skip_buffers) == ('imas', 0.996, False)
     if segmentor == 'EncoderDecoder':
         # supervised.py:115, 167-191: floor(ceil(3000 / 4) / 8) = 93 per
         # epoch, 60 epochs
         assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == (
             60 * (-(-3000 // 4) // 8), 93)
+
+
+# the official README's column heads (ADE20K 1/64 ... 1/8, COCO 1/512 ...
+# 1/32; ADE20K 1/4 and 1/2: the line counts of UniMatch-V2
+# splits/ade20k/1_{4,2}/labeled.txt)
+NUM_LABELED = {
+    'ade20k_1-64': 316, 'ade20k_1-32': 631, 'ade20k_1-16': 1263,
+    'ade20k_1-8': 2526, 'ade20k_1-4': 5052, 'ade20k_1-2': 10105,
+    'coco_1-512': 232, 'coco_1-256': 463, 'coco_1-128': 925,
+    'coco_1-64': 1849, 'coco_1-32': 3697}
+
+
+@pytest.mark.parametrize('split', sorted(NUM_LABELED))
+def test_ade20k_coco_labeled_counts(split):
+    assert _load(f'unimatch_v2/{split}_dinov2-b').num_labeled == NUM_LABELED[
+        split]

@@ -1,0 +1,10 @@
+# UniMatch V2, COCO (81 classes), 1/128 (925 labeled images, UniMatch's
+# split), DINOv2-B; everything else as coco_1-512_dinov2-b.py.
+_base_ = './coco_1-512_dinov2-b.py'
+num_labeled = 925
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = '../splits/coco/1_128/labeled.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = '../splits/coco/1_128/unlabeled.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
