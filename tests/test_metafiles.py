@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DATASETS = ('Pascal VOC 2012', 'Cityscapes')
+DATASETS = ('Pascal VOC 2012', 'Cityscapes', 'ADE20K', 'COCO')
 
 
 def _metafiles():
@@ -96,7 +96,7 @@ def test_every_entry_is_tbd_or_sourced_results():
     (dict(Metrics={'mIoU': True}), 'not a number in (0, 100]'),
     (dict(Metrics={'mAcc': 80.0}), 'not a number in (0, 100]'),
     (dict(Dataset='Cityscapes'), 'vs Training Data'),
-    (dict(Dataset='ADE20K'), 'not in'),
+    (dict(Dataset='KITTI'), 'not in'),
     (dict(Task='Classification'), 'Task'),
     (dict(source=None), 'without a Results Source'),
     (dict(source='  '), 'without a Results Source'),
