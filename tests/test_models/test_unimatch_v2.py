@@ -362,3 +362,104 @@ def test_ema_decay_schedule_and_update():
             checked += 1
             assert torch.allclose(t, 0.5 * before_b[k] + 0.5 * student_b[k])
     assert checked > 0
+
+
+# --------------------------------------------------------------------------
+# FixMatch of the V2 repository: num_strong_views=1, no Complementary
+# Dropout (fixmatch.py:164-193)
+def test_fixmatch_switches_against_hand_computation(monkeypatch):
+    """One strong view, no dropout: L = (L_x + L_s) / 2 with the in-batch
+    flip(0) box (fixmatch.py:176-193); no second view is read."""
+    model = build(num_strong_views=1, complementary_dropout=None)
+    model.train()
+    assert model.strong_names == ['strong1']
+    n_l, n_u, size = 2, 4, (16, 16)
+    g = torch.Generator().manual_seed(5)
+    x_l = torch.randn(n_l, 3, *size, generator=g)
+    lab = torch.randint(0, NUM_CLASSES, (n_l, 1, *size), generator=g)
+    x_w = torch.randn(n_u, 3, *size, generator=g)
+    x_s = torch.randn(n_u, 3, *size, generator=g)
+    pad = torch.zeros(n_u, *size, dtype=torch.bool)
+    pad[3, -4:, :] = True
+    samples_u = []
+    for i in range(n_u):
+        m = torch.full((1, *size), 254, dtype=torch.long)
+        m[0][pad[i]] = 255
+        samples_u.append(make_sample(m, size=size))
+    # no unsup_strong2 branch: FixMatch packs one strong view
+    inputs = dict(sup=x_l, unsup_weak=x_w, unsup_strong1=x_s)
+    samples = dict(sup=[make_sample(lab[i], size=size) for i in range(n_l)],
+                   unsup_weak=samples_u,
+                   unsup_strong1=samples_u)
+    t_logits = torch.randn(n_u, NUM_CLASSES, *size, generator=g)
+    t_logits[..., :9] *= 8.
+    t_logits[..., 9:] *= 0.5
+    monkeypatch.setattr(model, 'logits_of', lambda m, x: t_logits.clone())
+    box = torch.zeros(n_u, *size, dtype=torch.bool)
+    box[0, 1:8, 2:10] = True  # from image 3 (its padding rows not reached)
+    box[3, 9:16, 0:7] = True  # from image 0, over image 3's padding
+    calls = []
+    monkeypatch.setattr(model, 'cutmix_masks', lambda num, sz, dev:
+                        (calls.append(num) or box, None))
+    losses = model.loss(inputs, samples)
+    assert calls == [n_u]  # one box per image, one view
+    assert 'unsup_loss_s2' not in losses
+
+    # reference: plain loops, no dropout on the features
+    partner = [3, 2, 1, 0]
+    conf, pl = t_logits.softmax(dim=1).max(dim=1)
+    view = x_s.clone()
+    for i in range(n_u):
+        for y in range(size[0]):
+            for x in range(size[1]):
+                if box[i, y, x]:
+                    view[i, :, y, x] = x_s[partner[i], :, y, x]
+    with torch.no_grad():
+        logits = F.interpolate(model.student.decode_head.forward(
+            model.student.extract_feat(view)),
+                               size,
+                               mode='bilinear',
+                               align_corners=True)
+    total, count, unconfident = 0., 0, 0
+    for i in range(n_u):
+        for y in range(size[0]):
+            for x in range(size[1]):
+                src = partner[i] if box[i, y, x] else i
+                if pad[src, y, x]:
+                    continue
+                count += 1
+                if conf[src, y, x] < 0.95:
+                    unconfident += 1
+                    continue
+                total += _ce(logits[i], y, x, int(pl[src, y, x]))
+    assert unconfident > 0 and count < n_u * size[0] * size[1]
+    # (L_x + L_s) / 2: the unlabeled term weighted 1/2, not 1/4
+    assert math.isclose(float(losses['unsup_loss_s1']),
+                        0.5 * total / count,
+                        rel_tol=1e-5)
+
+
+def test_num_strong_views_errors():
+    with pytest.raises(ValueError, match='complementary_dropout=None'):
+        build(num_strong_views=1)
+    with pytest.raises(ValueError, match='num_strong_views must be 1 or 2'):
+        build(num_strong_views=3, complementary_dropout=None)
+    assert build().strong_names == ['strong1', 'strong2']
+
+
+def test_joint_pass_equals_two_passes_on_the_v2_network():
+    """fixmatch.py:179 runs [x, u_s] in one pass, we run two: the same
+    logits for the DINOv2 ViT + DPT head (no batch-dependent layer)."""
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile('configs/unimatch_v2/synthetic_1-16.py')
+    net = MODELS.build(cfg.model.segmentor)
+    net.train()
+    a, b = torch.randn(2, 3, 28, 42), torch.randn(3, 3, 28, 42)
+    with torch.no_grad():
+        joint = net.decode_head.forward(net.extract_feat(torch.cat([a, b])))
+        apart = torch.cat([
+            net.decode_head.forward(net.extract_feat(a)),
+            net.decode_head.forward(net.extract_feat(b))
+        ])
+    assert torch.allclose(joint, apart, rtol=1e-5, atol=1e-6)

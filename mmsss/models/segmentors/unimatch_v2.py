@@ -79,6 +79,11 @@ _UNIMATCH_V2_DEFAULTS = dict(
     # are perturbed (the official `dropout_prob`, int(N·(1 − 0.5)) kept).
     # None switches Complementary Dropout off.
     complementary_dropout=dict(p=0.5, image_ratio=0.5),
+    # strong views of each unlabeled image (unimatch_v2.py:164: 2). 1 with
+    # complementary_dropout=None is the V2 repository's FixMatch
+    # (fixmatch.py:164-193: EMA teacher, one in-batch CutMix view,
+    # L = (L_x + L_s) / 2)
+    num_strong_views=2,
 )
 
 
@@ -135,7 +140,16 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
     ``conf_thresh`` (τ), ``loss_scale`` (s), ``sup_weight``,
     ``strong_weight`` (shared by the two views), ``padding_value``,
     ``cutmix`` (``prob``, ``area_range``, ``ratio_range``),
-    ``complementary_dropout`` (``p``, ``image_ratio``; None: off).
+    ``complementary_dropout`` (``p``, ``image_ratio``; None: off),
+    ``num_strong_views`` (2; 1 with ``complementary_dropout=None`` is the
+    V2 repository's ``fixmatch.py``:164-193, see below).
+
+    FixMatch of the V2 code (its table 5) is this step with one strong view
+    and no Complementary Dropout: the same EMA teacher, in-batch ``flip(0)``
+    CutMix, ``L = (L_x + L_s) / 2`` (``fixmatch.py``:171-193). The official
+    FixMatch runs ``[x, u_s]`` through the network in one pass
+    (``fixmatch.py``:179), ours in two: identical for this network, which has
+    no batch-dependent layer (LayerNorm encoder, DPT head without BN).
 
     The teacher is updated by ``MeanTeacherHook(decay_schedule='imas',
     max_decay=0.996)`` (``min(1 − 1/(t+1), 0.996)``, official
@@ -151,7 +165,6 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
     # boxes per sample in each rank's workers, dropout masks from each
     # process's own unseeded generator (module docstring)
     iteration_seed_per_rank = True
-    num_strong_views = 2
 
     # shared with UniMatch V1: padding masks, box draws, the loss
     # normalisation (same conventions, unimatch.py:176-186)
@@ -187,6 +200,16 @@ class UniMatchV2Segmentor(SemiBaseSegmentor):
             # validates p and image_ratio now rather than at the first step
             complementary_dropout_masks(1, 1, cd['p'], cd['image_ratio'])
         self.semi_train_cfg = cfg
+        views = cfg['num_strong_views']
+        if isinstance(views, bool) or views not in (1, 2):
+            raise ValueError('semi_train_cfg.num_strong_views must be 1 or 2, '
+                             f'got {views!r}')
+        if views != 2 and cfg['complementary_dropout'] is not None:
+            raise ValueError(
+                'semi_train_cfg.complementary_dropout pairs the two strong '
+                'views of an image; with num_strong_views='
+                f'{views} set complementary_dropout=None')
+        self.num_strong_views = views
         if not 0 <= cfg['cutmix']['prob'] <= 1:
             raise ValueError('semi_train_cfg.cutmix.prob must be in [0, 1], '
                              f"got {cfg['cutmix']['prob']}")
