@@ -271,7 +271,8 @@ def _build_from_config(path, root, split_dir, seg_prefix=''):
 
 @pytest.mark.parametrize('path', [
     'configs/_base_/datasets/semi_ade20k.py',
-    'configs/unimatch/_base_/data_ade20k.py'
+    'configs/unimatch/_base_/data_ade20k.py',
+    'configs/unimatch_v2/_base_/data_ade20k.py'
 ])
 def test_ade20k_data_configs_build(ade_root, path):
     root, _ = ade_root
@@ -301,7 +302,8 @@ def _unlabeled_tool():
 
 @pytest.mark.parametrize('path', [
     'configs/_base_/datasets/semi_coco.py',
-    'configs/unimatch/_base_/data_coco.py'
+    'configs/unimatch/_base_/data_coco.py',
+    'configs/unimatch_v2/_base_/data_coco.py'
 ])
 def test_coco_data_configs_build(coco_root, path):
     root, _ = coco_root
@@ -362,7 +364,8 @@ def _two_iteration_cfg(rel, root, split_dir, work_dir, num_classes,
 
 
 @pytest.mark.parametrize('rel', [
-    'unimatch/coco_1-512.py', 'fixmatch/ade20k_1-64.py'
+    'unimatch/coco_1-512.py', 'fixmatch/ade20k_1-64.py',
+    'mean_teacher/ade20k_1-64.py'
 ])
 def test_two_cpu_iterations(rel, ade_root, coco_root, tmp_path,
                             monkeypatch, mmseg_scope_one_thread):
