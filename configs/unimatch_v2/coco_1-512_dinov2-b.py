@@ -20,8 +20,8 @@ model = dict(
     data_preprocessor=dict(
         type='MultiBranchSegDataPreProcessor',
         data_preprocessor=segmentor.data_preprocessor),
-    # configs/coco.yaml:16; CutMix, Complementary Dropout and padding: the segmentor's
-    # defaults (official values, README recipe table)
+    # configs/coco.yaml:16; CutMix, Complementary Dropout and padding:
+    # the segmentor's defaults (official values, README recipe table)
     semi_train_cfg=dict(conf_thresh=0.95),
     semi_test_cfg=dict(predict_on='teacher'))
 # configs/coco.yaml:8
