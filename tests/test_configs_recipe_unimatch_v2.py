@@ -184,14 +184,15 @@ def test_frozen_variant_changes_only_the_encoder_lock(name):
 @pytest.mark.parametrize('rel, segmentor, batch', [
     ('unimatch/voc_92_dinov2-b', 'UniMatchSegmentor', 12),
     ('fixmatch/voc_92_dinov2-b', 'UniMatchV2Segmentor', 8),
-    ('supervised/voc_92_dinov2-b', 'EncoderDecoder', 8),
+    ('supervised/voc_92_dinov2-b', 'TestModesEncoderDecoder', 8),
 ])
 def test_dinov2_configs_of_the_other_methods(rel, segmentor, batch):
     """V2's table-5 / labeled-only setting: V2 network, crop, optimiser and
     evaluation (configs/unimatch_v2/README.md, last section)."""
     cfg = _load(rel)
     assert cfg.model.type == segmentor
-    seg = cfg.model if segmentor == 'EncoderDecoder' else cfg.model.segmentor
+    seg = cfg.model if segmentor == 'TestModesEncoderDecoder' else \
+        cfg.model.segmentor
     _check_network(seg, 'b', 21, (518, 518))
     _check_optimiser(cfg, 60)
     dl = cfg.train_dataloader
@@ -212,7 +213,7 @@ def test_dinov2_configs_of_the_other_methods(rel, segmentor, batch):
         hook = cfg.custom_hooks[0]
         assert (hook.decay_schedule, hook.max_decay,
                 hook.skip_buffers) == ('imas', 0.996, False)
-    if segmentor == 'EncoderDecoder':
+    if segmentor == 'TestModesEncoderDecoder':
         # supervised.py:115, 167-191: floor(ceil(3000 / 4) / 8) = 93 per
         # epoch, 60 epochs
         assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == (

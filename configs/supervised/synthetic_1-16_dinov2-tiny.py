@@ -5,7 +5,8 @@
 # (the semi-supervised labeled batch doubled), as ./voc_92_dinov2-b.py. For
 # the comparison of configs/unimatch_v2/README.md, "Synthetic comparison".
 _base_ = '../unimatch_v2/synthetic_1-16.py'
-model = dict(_base_.segmentor, _delete_=True)
+# an EncoderDecoder that also evaluates with resize_multiple
+model = dict(_base_.segmentor, _delete_=True, type='TestModesEncoderDecoder')
 train_pipeline = _base_.labeled_pipeline[:-1] + [dict(type='PackSegInputs')]
 train_dataloader = dict(
     _delete_=True,

@@ -12,7 +12,9 @@ _base_ = [
 ]
 crop_size = (518, 518)
 data_preprocessor = dict(size=crop_size)
-model = dict(data_preprocessor=data_preprocessor)
+# an EncoderDecoder that also evaluates with resize_multiple (mmseg's
+# own refuses mmsss test modes)
+model = dict(type='TestModesEncoderDecoder', data_preprocessor=data_preprocessor)
 data_root = 'data/VOCdevkit/VOC2012/'
 split_root = '../../splits/unimatch/pascal/'
 train_pipeline = [

@@ -8,6 +8,9 @@ __all__ += ['IMASSegmentor']
 from .esl import ESLSegmentor  # noqa: E402
 
 __all__ += ['ESLSegmentor']
+from .test_modes_encoder_decoder import TestModesEncoderDecoder  # noqa: E402
+
+__all__ += ['TestModesEncoderDecoder']
 from .self_training import SelfTrainingSegmentor  # noqa: E402
 
 __all__ += ['SelfTrainingSegmentor']

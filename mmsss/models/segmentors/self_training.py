@@ -1,20 +1,19 @@
 """Offline self-training on labeled + pseudo-labeled images (DARS)."""
-from typing import Dict, List, Union
+from typing import Dict, Union
 
 import torch
-from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import head_losses
-from ..utils.slide_inference import infer_by_test_mode
+from .test_modes_encoder_decoder import TestModesEncoderDecoder
 
 __all__ = ['SelfTrainingSegmentor']
 
 
 @MODELS.register_module()
-class SelfTrainingSegmentor(EncoderDecoder):
+class SelfTrainingSegmentor(TestModesEncoderDecoder):
     """An ``EncoderDecoder`` trained on a labeled branch ``sup`` and a
     pseudo-labeled branch ``pseudo`` (labels written by
     :class:`~mmsss.pseudo_labels.PseudoLabelGenerator`, augmented jointly
@@ -63,12 +62,6 @@ class SelfTrainingSegmentor(EncoderDecoder):
         self.sup_weight = float(sup_weight)
         self.pseudo_weight = float(pseudo_weight)
         self.bn_passes = bn_passes
-
-    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        seg_logits = infer_by_test_mode(self, inputs, batch_img_metas)
-        if seg_logits is None:  # mmseg's 'whole' / 'slide'
-            return super().inference(inputs, batch_img_metas)
-        return seg_logits
 
     def loss(self, inputs: Union[Tensor, Dict[str, Tensor]],
              data_samples: Union[SampleList, Dict[str, SampleList]]) -> dict:
