@@ -115,3 +115,28 @@ def test_sample_seed_sampler_epochs_differ():
     second = [k.sample_seed for k in sampler]
     assert [int(k) for k in sampler] == [0, 1, 2, 3]
     assert not set(first) & set(second)
+
+
+def test_wrapped_infinite_sampler_survives_a_closed_earlier_iterator():
+    """mmengine's InfiniteSampler shares one index generator between its
+    iterators: closing the iterator made before the wrapping (what happens
+    when RandomStateHook rebuilds the loop's dataloader iterator) must not
+    end the wrapped sampler's stream (it did: StopIteration at the first
+    batch of the supervised configs with persistent workers)."""
+    import itertools
+
+    from mmengine.dataset import InfiniteSampler
+
+    from mmsss.datasets.samplers.sample_seed import SampleSeedSampler
+    inner = InfiniteSampler(list(range(5)), shuffle=True, seed=3)
+    before = iter(inner)
+    first = [next(before) for _ in range(3)]
+    wrapped = SampleSeedSampler(inner, seed=0)
+    it = iter(wrapped)
+    before.close()  # closes the shared generator of the inner sampler
+    keys = list(itertools.islice(it, 12))
+    assert len(keys) == 12
+    # the same shuffled order as a fresh InfiniteSampler, from its start
+    fresh = InfiniteSampler(list(range(5)), shuffle=True, seed=3)
+    assert [int(k) for k in keys] == list(itertools.islice(iter(fresh), 12))
+    assert first == [int(k) for k in keys[:3]]

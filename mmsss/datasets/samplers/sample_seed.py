@@ -118,11 +118,22 @@ class SampleSeedSampler(Sampler):
         # epoch-based samplers (DefaultSampler) restart every epoch: the
         # epoch keeps the epochs' draws apart
         epoch = int(getattr(self.sampler, 'epoch', 0) or 0)
-        for idx in self.sampler:
+        for idx in self._indices():
             idx = int(idx)
             c = counts.get(idx, 0)
             counts[idx] = c + 1
             yield SampleKey(idx, sample_seed(self.seed, idx, c, epoch))
+
+    def _indices(self) -> Iterator[int]:
+        """A new iterator of the wrapped sampler's indices. mmengine's
+        ``InfiniteSampler`` yields from one generator made in its
+        ``__init__``, shared by every ``iter()``: closing an earlier
+        iterator (the dataloader iterator that ``RandomStateHook`` replaces
+        after wrapping) would close it for all, and the training dataloader
+        would stop at its first batch (seen with persistent workers). Its
+        ``_indices_of_rank()`` makes a fresh one (the same order)."""
+        fresh = getattr(self.sampler, '_indices_of_rank', None)
+        return fresh() if callable(fresh) else iter(self.sampler)
 
     def __len__(self) -> int:
         return len(self.sampler)
