@@ -55,19 +55,22 @@ SCOPE_WORDS = (
 )
 
 
+# datasets a config name starts with (voc_blended before voc)
+DATASETS = ('voc_blended', 'voc', 'cityscapes', 'coco', 'ade20k', 'synthetic')
+
+
 def in_scope(name, scope):
     """Whether the config ``name`` is one a scope (a tuple of dataset names
-    or name parts, see :data:`SCOPE_WORDS`) selects; None selects all."""
-    return scope is None or dataset_of(name) in scope or any(
-        part in name for part in scope if part in ('pspnet', 'deeplabv2'))
+    or, for networks, parts of the name, see :data:`SCOPE_WORDS`) selects;
+    None selects all."""
+    return scope is None or any(
+        part == dataset_of(name) if part in DATASETS else part in name
+        for part in scope)
 
 
 def dataset_of(name):
-    """'voc', 'voc_blended', 'cityscapes', 'coco', 'ade20k' or 'synthetic'
-    of a config name."""
-    if name.startswith('voc_blended'):
-        return 'voc_blended'
-    for d in ('voc', 'cityscapes', 'coco', 'ade20k', 'synthetic'):
+    """The dataset of a config name, one of :data:`DATASETS`."""
+    for d in DATASETS:
         if name.startswith(d):
             return d
     raise ValueError(f'no dataset in the config name {name!r}')
