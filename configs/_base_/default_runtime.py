@@ -29,8 +29,9 @@ default_hooks = dict(
     # model num_classes vs dataset classes, before anything runs
     num_classes_check=dict(type='NumClassesCheckHook'),
     # random states in checkpoints, per-iteration and per-sample seeds:
-    # a resumed run ends where the uninterrupted one ends (README); the rank
-    # is in the per-iteration seed where the method's official code draws
-    # per GPU (rank_seed=None: the model's iteration_seed_per_rank)
+    # a resumed run ends where the uninterrupted one ends (docs/train_test.md,
+    # "Resume and reproducibility"); the rank is in the per-iteration seed
+    # where the method's official code draws per GPU (rank_seed=None: the
+    # model's iteration_seed_per_rank)
     random_state=dict(type='RandomStateHook'))
 randomness = dict(seed=0)

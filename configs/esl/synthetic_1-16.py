@@ -70,8 +70,8 @@ custom_hooks = [
         skip_buffers=False),
     dict(type='PrototypeInitHook', batch_size=8, seed=0),
     # pseudo-label pictures every 250 iterations and per-class statistics
-    # every 100 (vis_data/vis_image, scalars.json; see README "Watching a
-    # run")
+    # every 100 (vis_data/vis_image, scalars.json; see
+    # docs/watching_a_run.md)
     dict(type='PseudoLabelVisHook', interval=250, num_images=2),
     dict(type='PseudoLabelStatsHook', interval=100),
 ]

@@ -49,8 +49,8 @@ custom_hooks = [
         copy_iters=19),
     dict(type='HardnessLoggerHook', flush_interval=20),
     # pseudo-label pictures every 250 iterations and per-class statistics
-    # every 100 (vis_data/vis_image, scalars.json; see README "Watching a
-    # run")
+    # every 100 (vis_data/vis_image, scalars.json; see
+    # docs/watching_a_run.md)
     dict(type='PseudoLabelVisHook', interval=250, num_images=2),
     dict(type='PseudoLabelStatsHook', interval=100),
 ]

@@ -38,8 +38,8 @@ custom_hooks = [
         max_decay=0.99,
         copy_iters=19),
     # pseudo-label pictures every 250 iterations and per-class statistics
-    # every 100 (vis_data/vis_image, scalars.json; see README "Watching a
-    # run")
+    # every 100 (vis_data/vis_image, scalars.json; see
+    # docs/watching_a_run.md)
     dict(type='PseudoLabelVisHook', interval=250, num_images=2),
     dict(type='PseudoLabelStatsHook', interval=100),
 ]

@@ -40,7 +40,7 @@ multitask.custom_hooks[0].milestones = (stage_iters // 3,
                                         2 * stage_iters // 3,
                                         5 * stage_iters // 6)
 # stages 2-3: pseudo-label pictures every 300 iterations and per-class
-# statistics of the teacher's targets every 100 (see README "Watching a run")
+# statistics of the teacher's targets every 100 (see docs/watching_a_run.md)
 multitask.custom_hooks += [
     dict(type='PseudoLabelVisHook', interval=300, num_images=2),
     dict(type='PseudoLabelStatsHook', interval=100),

@@ -1,6 +1,6 @@
-# Your own data, semi-supervised (README "Your own data"). Fill in the
-# class names, palette and paths; any method config that inherits
-# semi_voc_classic.py can inherit this file instead. Layout:
+# Your own data, semi-supervised (docs/dataset_prepare.md, "Your own
+# data"). Fill in the class names, palette and paths; any method config
+# that inherits semi_voc_classic.py can inherit this file instead. Layout:
 #   data/my_data/images/train/<any subfolders>/<name>.jpg   training images
 #   data/my_data/masks/train/<same subfolders>/<name>.png   class index per
 #       pixel (0..N-1, 255 = ignore); needed for the labeled images only
