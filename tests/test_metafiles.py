@@ -163,3 +163,23 @@ def test_mim_reads_back_every_number():
         if 'Path to README file' not in e
     ]
     assert errors == []
+
+
+def test_every_entry_has_the_model_zoo_fields():
+    """``Official Checkpoint``, ``Convert Command`` (a converter script that
+    exists, or "none ...") and ``Ours`` ("not run"; a synthetic run only on
+    a synthetic-data entry) on every entry, as docs/model_zoo.md shows them
+    (checker: ``tools/misc/make_model_zoo.py``; its failures are tested in
+    ``tests/test_tools/test_model_zoo.py``)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'make_model_zoo', osp.join(ROOT, 'tools', 'misc', 'make_model_zoo.py'))
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    problems = []
+    for meta, model in _models():
+        try:
+            zoo.check_model(model, meta)
+        except zoo.MetafileError as e:
+            problems.append(str(e))
+    assert not problems, '\n'.join(problems)
