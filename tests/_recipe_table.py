@@ -77,15 +77,12 @@ def dataset_of(name):
 
 
 def main_configs(method):
-    """Names of the method's main configs (no alias, synthetic, ablation or
+    """Names of the method's main configs (no synthetic, ablation or
     network variant)."""
-    import sys
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
-    from make_config_aliases import is_alias
     out = []
     for p in sorted(glob.glob(osp.join(ROOT, 'configs', method, '*.py'))):
         name = osp.basename(p)[:-3]
-        if is_alias(p) or name.endswith(VARIANT_SUFFIXES) or \
+        if name.endswith(VARIANT_SUFFIXES) or \
                 dataset_of(name) == 'synthetic' or \
                 (method != 'unimatch_v2' and DINOV2_PART in name):
             continue

@@ -1,6 +1,7 @@
 """Every config in configs/ parses, and its model, transforms, loops, hooks
 and sampler build from the registries (dataset paths aside); every method
-config has a unique-name alias for mim that resolves to the same config."""
+config has a unique-name alias for mim (configs/_aliases_/) that resolves to
+the same config."""
 import os.path as osp
 import subprocess
 import sys
@@ -109,6 +110,9 @@ def test_aliases_exist_and_are_unique():
     assert len(ALIASES) == len(CONFIGS)
     all_names = [osp.basename(p) for p in ALIASES]
     assert len(set(all_names)) == len(all_names)
+    # the method folders hold configs only; the aliases are in one folder
+    assert {osp.dirname(p) for p in ALIASES} == {
+        osp.join(ROOT, 'configs', '_aliases_')}
 
 
 def _resolved(path):
@@ -122,30 +126,135 @@ def test_alias_resolves_to_its_config(alias):
     with open(alias) as f:
         f.readline()
         base = f.readline().split("'")[1]
-    target = osp.join(osp.dirname(alias), base)
+    target = osp.normpath(osp.join(osp.dirname(alias), base))
+    assert target in CONFIGS, target
     assert osp.basename(alias) == \
         make_config_aliases.alias_name(target)
     assert _resolved(alias) == _resolved(target)
 
 
-def test_alias_check_fails_on_duplicates_and_missing(tmp_path, monkeypatch):
-    """--check catches a missing alias and a name that is not unique."""
+def _tmp_tree(tmp_path, monkeypatch):
+    """configs/a/x.py, configs/a/sub/y.py, configs/_base_/b.py in a tmp
+    root the script is pointed at."""
     cfgs = tmp_path / 'configs'
-    (cfgs / 'a').mkdir(parents=True)
-    (cfgs / 'b').mkdir()
+    (cfgs / 'a' / 'sub').mkdir(parents=True)
+    (cfgs / '_base_').mkdir()
     (cfgs / 'a' / 'x.py').write_text('x = 1\n')
-    (cfgs / 'b' / 'a_x.py').write_text('y = 1\n')  # same name as a's alias
+    (cfgs / 'a' / 'sub' / 'y.py').write_text('y = 1\n')
+    (cfgs / '_base_' / 'b.py').write_text('b = 1\n')
     monkeypatch.setattr(make_config_aliases, 'ROOT', str(tmp_path))
     monkeypatch.setattr(make_config_aliases, 'CONFIGS', str(cfgs))
-    orig = make_config_aliases.method_configs
-    monkeypatch.setattr(make_config_aliases, 'method_configs',
-                        lambda root=str(cfgs): orig(root))
+    return cfgs
+
+
+def test_alias_generation_and_check_in_a_tmp_tree(tmp_path, monkeypatch):
+    """Writing makes exactly configs/_aliases_/{a_x,a_y}.py (no alias of a
+    _base_ file), which load as their configs; --check then passes."""
+    cfgs = _tmp_tree(tmp_path, monkeypatch)
+    assert make_config_aliases.main(['--check']) == 1  # both missing
+    assert make_config_aliases.main([]) == 0
+    aliases = cfgs / '_aliases_'
+    assert sorted(p.name for p in aliases.iterdir()) == ['a_x.py', 'a_y.py']
+    assert _resolved(str(aliases / 'a_y.py'))['y'] == 1
+    assert _resolved(str(aliases / 'a_x.py'))['x'] == 1
+    assert make_config_aliases.main(['--check']) == 0
+    assert make_config_aliases.main([]) == 0  # idempotent
+
+
+@pytest.mark.parametrize('damage, expected', [
+    ('missing', ['missing alias configs/_aliases_/a_x.py']),
+    ('stale', ['stale alias configs/_aliases_/a_x.py']),
+    ('orphaned', ['orphaned alias configs/_aliases_/a_gone.py']),
+    ('renamed config', ['missing alias configs/_aliases_/a_z.py',
+                        'orphaned alias configs/_aliases_/a_x.py']),
+    ('old layout', ['alias outside configs/_aliases_/: configs/a/a_y.py',
+                    'a_y.py is not unique: configs/_aliases_/a_y.py, '
+                    'configs/a/a_y.py']),
+    ('same name', ['a_x.py is not unique: configs/_aliases_/a_x.py, '
+                   'configs/b/a_x.py',
+                   'missing alias configs/_aliases_/b_a_x.py']),
+    ('same name as a tool', ['a_y.py is not unique: '
+                             'configs/_aliases_/a_y.py, tools/a_y.py']),
+])
+def test_alias_check_catches(tmp_path, monkeypatch, damage, expected):
+    """--check names each way the aliases can be wrong; writing repairs
+    all of them but a clash with a file that is not an alias."""
+    cfgs = _tmp_tree(tmp_path, monkeypatch)
+    assert make_config_aliases.main([]) == 0
+    aliases = cfgs / '_aliases_'
+    if damage == 'missing':
+        (aliases / 'a_x.py').unlink()
+    elif damage == 'stale':
+        (aliases / 'a_x.py').write_text("_base_ = '../a/sub/y.py'\n")
+    elif damage == 'orphaned':
+        (aliases / 'a_gone.py').write_text(
+            (aliases / 'a_x.py').read_text().replace('x.py', 'gone.py'))
+    elif damage == 'renamed config':
+        (cfgs / 'a' / 'x.py').rename(cfgs / 'a' / 'z.py')
+    elif damage == 'old layout':
+        (cfgs / 'a' / 'a_y.py').write_text(
+            "# Unique name of configs/a/sub/y.py for `mim train mmsss "
+            "a_y.py`.\n_base_ = './sub/y.py'\n")
+    elif damage == 'same name':
+        (cfgs / 'b').mkdir()
+        (cfgs / 'b' / 'a_x.py').write_text('y = 1\n')
+    elif damage == 'same name as a tool':
+        (tmp_path / 'tools').mkdir()
+        (tmp_path / 'tools' / 'a_y.py').write_text('')
     found = make_config_aliases.problems(make_config_aliases.plan())
-    assert any(p.startswith('missing alias') for p in found), found
-    assert make_config_aliases.main([]) == 1  # writes, still not unique
-    found = make_config_aliases.problems(make_config_aliases.plan())
-    assert found == ['a_x.py is not unique: configs/a/a_x.py, '
-                     'configs/b/a_x.py'], found
+    assert found and all(any(f.startswith(e) for e in expected)
+                         for f in found), found
+    assert all(any(f.startswith(e) for f in found) for e in expected), found
+    clash = damage.startswith('same name')
+    assert make_config_aliases.main([]) == int(clash)
+    assert (make_config_aliases.main(['--check']) == 0) != clash
+
+
+@pytest.mark.parametrize('command', ['train', 'test'])
+def test_mim_resolves_the_alias_name(command, tmp_path, monkeypatch):
+    """openmim's own train()/test() (mim/commands/{train,test}.py), run
+    in-process on a package laid out as an editable install leaves it
+    (``mmsss/.mim/{configs,tools}`` links to the checkout), turn the bare
+    name imas_voc_1-8.py into configs/_aliases_/imas_voc_1-8.py, which
+    loads as configs/imas/voc_1-8.py; the bare voc_1-8.py is refused."""
+    import importlib
+    import os
+    mod = importlib.import_module(f'mim.commands.{command}')
+    pkg = tmp_path / 'site' / 'mmsss'
+    (pkg / '.mim').mkdir(parents=True)
+    for item in ('configs', 'tools'):
+        os.symlink(osp.join(ROOT, item), pkg / '.mim' / item)
+    calls = []
+
+    class FakeSubprocess:
+        @staticmethod
+        def check_output(cmd, *args, **kwargs):
+            return b''  # the script's -h
+
+        @staticmethod
+        def check_call(cmd, *args, **kwargs):
+            calls.append(cmd)
+            return 0
+
+    monkeypatch.setattr(mod, 'module_full_name', lambda name: name)
+    monkeypatch.setattr(mod, 'is_installed', lambda name: True)
+    monkeypatch.setattr(mod, 'get_installed_path', lambda name: str(pkg))
+    monkeypatch.setattr(mod, 'subprocess', FakeSubprocess)
+    monkeypatch.chdir(tmp_path)
+    run = getattr(mod, command)
+    kwargs = dict(checkpoint='c.pth') if command == 'test' else {}
+    ok, _ = run(package='mmsss', config='imas_voc_1-8.py', gpus=0,
+                launcher='none', **kwargs)
+    assert ok
+    (cmd, ) = calls
+    config = next(a for a in cmd if a.endswith('.py') and 'tools' not in a)
+    assert config == osp.realpath(
+        osp.join(ROOT, 'configs', '_aliases_', 'imas_voc_1-8.py'))
+    assert _resolved(config) == _resolved(
+        osp.join(ROOT, 'configs', 'imas', 'voc_1-8.py'))
+    with pytest.raises(ValueError, match='multiple'):
+        run(package='mmsss', config='voc_1-8.py', gpus=0, launcher='none',
+            **kwargs)
 
 
 def test_model_index_lists_every_method_and_configs_exist():

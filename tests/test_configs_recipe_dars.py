@@ -1,7 +1,7 @@
 """The DARS configs hold the values of their recipe table
 (``configs/dars/README.md``, "Recipe", issue 16), so that a config cannot
 drift from the official recipe without a test failing. Only parsing: no
-model is built. Every config under ``configs/dars/`` (aliases aside) must be
+model is built. Every config under ``configs/dars/`` must be
 listed here.
 
 Official values: repository CVMI-Lab/DARS, ``config/cityscapes/*.yaml``,
@@ -153,16 +153,9 @@ GENERATOR = dict(
 NUM_CLASSES = dict(cs8=19, cs4=19, voc=21)
 
 
-def _is_alias(path):
-    with open(path) as f:
-        return f.readline().startswith('# Unique name of ')
-
-
 def _dars_configs():
     paths = glob.glob(osp.join(DARS_DIR, '**', '*.py'), recursive=True)
-    return sorted(
-        osp.splitext(osp.relpath(p, DARS_DIR))[0] for p in paths
-        if not _is_alias(p))
+    return sorted(osp.splitext(osp.relpath(p, DARS_DIR))[0] for p in paths)
 
 
 @functools.lru_cache(maxsize=None)

@@ -16,7 +16,6 @@ import copy
 import functools
 import glob
 import os.path as osp
-import re
 from types import SimpleNamespace
 
 import pytest
@@ -176,36 +175,17 @@ def _types(pipeline):
     return [t['type'] for t in pipeline]
 
 
-def _alias_target(path, prefix):
-    """The config an alias (``<prefix>_*.py``) inherits, relative to the
-    method directory, or fail if it is more than a one-line inheritor."""
-    with open(path) as f:
-        lines = [ln.strip() for ln in f if ln.strip()]
-    code = [ln for ln in lines if not ln.startswith('#')]
-    assert len(code) == 1, f'{path}: an alias must only inherit'
-    m = re.fullmatch(r"_base_ = '\./([\w.-]+)\.py'", code[0])
-    assert m, f'{path}: {code[0]}'
-    rel = osp.relpath(osp.dirname(path), osp.join(CONFIGS, prefix))
-    target = m.group(1) if rel == '.' else f'{rel}/{m.group(1)}'
-    assert osp.basename(path) == f'{prefix}_{osp.basename(target)}.py'
-    return target
-
-
 @pytest.mark.parametrize(
     'method, covered',
     [('esl', {c[0] for c in ESL_CASES}),
      ('three_stage', {c[0] for c in TS_CASES})])
 def test_every_config_is_covered(method, covered):
     """A new config in configs/esl or configs/three_stage (ablations
-    included) must enter this test; an alias must be a one-line inheritor
-    of a covered config."""
+    included) must enter this test."""
     found = set()
     for path in glob.glob(
             osp.join(CONFIGS, method, '**', '*.py'), recursive=True):
         name = osp.relpath(path, osp.join(CONFIGS, method))[:-3]
-        if osp.basename(name).startswith(f'{method}_'):
-            assert _alias_target(path, method) in covered, name
-            continue
         found.add(name)
         assert name in covered, f'{method}/{name} is not in the recipe test'
     assert covered <= found, covered - found

@@ -130,8 +130,8 @@ def test_every_config_of_the_two_directories_is_covered():
     for method in ('imas', 'mean_teacher'):
         for path in glob.glob(osp.join(ROOT, 'configs', method, '*.py')):
             name = osp.splitext(osp.basename(path))[0]
-            if name.startswith(f'{method}_') or 'synthetic' in name:
-                continue  # unique-name aliases; the CPU configs
+            if 'synthetic' in name:
+                continue  # the CPU configs
             if name.endswith(OFFICIAL_ARCH):
                 # checked by test_official_arch_variant_keeps_the_recipe
                 name = name[:-len(OFFICIAL_ARCH)]
@@ -147,8 +147,7 @@ def _official_arch_variants():
         osp.relpath(p, osp.join(ROOT, 'configs'))
         for method in ('imas', 'mean_teacher')
         for p in glob.glob(
-            osp.join(ROOT, 'configs', method, f'*{OFFICIAL_ARCH}.py'))
-        if not osp.basename(p).startswith(f'{method}_'))
+            osp.join(ROOT, 'configs', method, f'*{OFFICIAL_ARCH}.py')))
 
 
 @pytest.mark.parametrize('rel', _official_arch_variants())
@@ -464,7 +463,6 @@ def test_imas_ablations_are_all_listed():
         osp.basename(p)[len('voc_blended_1323_r101_'):-3]
         for p in glob.glob(osp.join(ROOT, 'configs', 'imas', 'ablation',
                                     '*.py'))
-        if not osp.basename(p).startswith('imas_')
     }
     assert found == set(IMAS_ABLATIONS)
 

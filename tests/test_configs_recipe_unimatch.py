@@ -31,8 +31,8 @@ def _configs(mmseg_arch):
         for path in sorted(
                 glob.glob(osp.join(ROOT, 'configs', method, '*.py'))):
             name = osp.splitext(osp.basename(path))[0]
-            if name.startswith(f'{method}_') or 'synthetic' in name:
-                continue  # unique-name aliases; the CPU config
+            if 'synthetic' in name:
+                continue  # the CPU config
             if '_dinov2-' in name:
                 continue  # tests/test_configs_recipe_unimatch_v2.py
             if name.endswith(MMSEG_ARCH) == mmseg_arch:

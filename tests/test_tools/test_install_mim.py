@@ -100,7 +100,7 @@ def test_wheel_install_then_mim(checkout, tmp_path):
     _run([py, '-m', 'pip', 'install', '-q', '--no-deps', str(whl)],
          str(tmp_path), _env())
     for item in ('tools/train.py', 'tools/misc/make_synthetic_voc.py',
-                 f'configs/mean_teacher/{CONFIG}', 'model-index.yml'):
+                 f'configs/_aliases_/{CONFIG}', 'model-index.yml'):
         assert osp.isfile(osp.join(purelib, 'mmsss', '.mim', item)), item
     work = tmp_path / 'run'
     work.mkdir()

@@ -1,0 +1,2 @@
+# Unique name of configs/dars/ablation/cityscapes_1-8_pspnet50_713_restart-lr.py for `mim train mmsss dars_cityscapes_1-8_pspnet50_713_restart-lr.py`.
+_base_ = '../dars/ablation/cityscapes_1-8_pspnet50_713_restart-lr.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/esl/ablation/voc_1464_top-5.py for `mim train mmsss esl_voc_1464_top-5.py`.
+_base_ = '../esl/ablation/voc_1464_top-5.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/esl/voc_blended_2646.py for `mim train mmsss esl_voc_blended_2646.py`.
+_base_ = '../esl/voc_blended_2646.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/fixmatch/ade20k_1-8.py for `mim train mmsss fixmatch_ade20k_1-8.py`.
+_base_ = '../fixmatch/ade20k_1-8.py'

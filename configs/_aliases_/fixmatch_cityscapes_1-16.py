@@ -1,0 +1,2 @@
+# Unique name of configs/fixmatch/cityscapes_1-16.py for `mim train mmsss fixmatch_cityscapes_1-16.py`.
+_base_ = '../fixmatch/cityscapes_1-16.py'

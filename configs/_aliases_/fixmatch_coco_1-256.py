@@ -1,0 +1,2 @@
+# Unique name of configs/fixmatch/coco_1-256.py for `mim train mmsss fixmatch_coco_1-256.py`.
+_base_ = '../fixmatch/coco_1-256.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/fixmatch/coco_1-512.py for `mim train mmsss fixmatch_coco_1-512.py`.
+_base_ = '../fixmatch/coco_1-512.py'

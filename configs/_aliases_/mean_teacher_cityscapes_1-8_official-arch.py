@@ -1,0 +1,2 @@
+# Unique name of configs/mean_teacher/cityscapes_1-8_official-arch.py for `mim train mmsss mean_teacher_cityscapes_1-8_official-arch.py`.
+_base_ = '../mean_teacher/cityscapes_1-8_official-arch.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/mean_teacher/voc_1-2.py for `mim train mmsss mean_teacher_voc_1-2.py`.
+_base_ = '../mean_teacher/voc_1-2.py'

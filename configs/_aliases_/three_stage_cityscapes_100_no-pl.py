@@ -1,0 +1,2 @@
+# Unique name of configs/three_stage/ablation/cityscapes_100_no-pl.py for `mim train mmsss three_stage_cityscapes_100_no-pl.py`.
+_base_ = '../three_stage/ablation/cityscapes_100_no-pl.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/unimatch/cityscapes_1-8.py for `mim train mmsss unimatch_cityscapes_1-8.py`.
+_base_ = '../unimatch/cityscapes_1-8.py'

@@ -1,0 +1,2 @@
+# Unique name of configs/unimatch_v2/coco_1-256_dinov2-b.py for `mim train mmsss unimatch_v2_coco_1-256_dinov2-b.py`.
+_base_ = '../unimatch_v2/coco_1-256_dinov2-b.py'

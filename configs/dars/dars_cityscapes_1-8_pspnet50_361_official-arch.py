@@ -1,2 +1,0 @@
-# Unique name of configs/dars/cityscapes_1-8_pspnet50_361_official-arch.py for `mim train mmsss dars_cityscapes_1-8_pspnet50_361_official-arch.py`.
-_base_ = './cityscapes_1-8_pspnet50_361_official-arch.py'

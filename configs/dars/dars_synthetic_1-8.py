@@ -1,2 +1,0 @@
-# Unique name of configs/dars/synthetic_1-8.py for `mim train mmsss dars_synthetic_1-8.py`.
-_base_ = './synthetic_1-8.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/dars/synthetic_1-8_supervised.py for `mim train mmsss dars_synthetic_1-8_supervised.py`.
-_base_ = './synthetic_1-8_supervised.py'

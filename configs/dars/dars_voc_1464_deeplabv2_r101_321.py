@@ -1,2 +1,0 @@
-# Unique name of configs/dars/voc_1464_deeplabv2_r101_321.py for `mim train mmsss dars_voc_1464_deeplabv2_r101_321.py`.
-_base_ = './voc_1464_deeplabv2_r101_321.py'

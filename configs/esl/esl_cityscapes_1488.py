@@ -1,2 +1,0 @@
-# Unique name of configs/esl/cityscapes_1488.py for `mim train mmsss esl_cityscapes_1488.py`.
-_base_ = './cityscapes_1488.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/esl/cityscapes_186.py for `mim train mmsss esl_cityscapes_186.py`.
-_base_ = './cityscapes_186.py'

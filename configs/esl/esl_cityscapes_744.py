@@ -1,2 +1,0 @@
-# Unique name of configs/esl/cityscapes_744.py for `mim train mmsss esl_cityscapes_744.py`.
-_base_ = './cityscapes_744.py'

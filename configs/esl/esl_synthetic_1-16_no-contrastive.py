@@ -1,2 +1,0 @@
-# Unique name of configs/esl/synthetic_1-16_no-contrastive.py for `mim train mmsss esl_synthetic_1-16_no-contrastive.py`.
-_base_ = './synthetic_1-16_no-contrastive.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/esl/voc_1464.py for `mim train mmsss esl_voc_1464.py`.
-_base_ = './voc_1464.py'

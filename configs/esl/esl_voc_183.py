@@ -1,2 +1,0 @@
-# Unique name of configs/esl/voc_183.py for `mim train mmsss esl_voc_183.py`.
-_base_ = './voc_183.py'

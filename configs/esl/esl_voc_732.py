@@ -1,2 +1,0 @@
-# Unique name of configs/esl/voc_732.py for `mim train mmsss esl_voc_732.py`.
-_base_ = './voc_732.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/esl/voc_blended_2646.py for `mim train mmsss esl_voc_blended_2646.py`.
-_base_ = './voc_blended_2646.py'

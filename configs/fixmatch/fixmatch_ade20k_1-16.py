@@ -1,2 +1,0 @@
-# Unique name of configs/fixmatch/ade20k_1-16.py for `mim train mmsss fixmatch_ade20k_1-16.py`.
-_base_ = './ade20k_1-16.py'

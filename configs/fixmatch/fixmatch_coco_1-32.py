@@ -1,2 +1,0 @@
-# Unique name of configs/fixmatch/coco_1-32.py for `mim train mmsss fixmatch_coco_1-32.py`.
-_base_ = './coco_1-32.py'

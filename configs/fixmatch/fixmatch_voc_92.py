@@ -1,2 +1,0 @@
-# Unique name of configs/fixmatch/voc_92.py for `mim train mmsss fixmatch_voc_92.py`.
-_base_ = './voc_92.py'

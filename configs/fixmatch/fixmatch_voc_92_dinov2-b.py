@@ -1,2 +1,0 @@
-# Unique name of configs/fixmatch/voc_92_dinov2-b.py for `mim train mmsss fixmatch_voc_92_dinov2-b.py`.
-_base_ = './voc_92_dinov2-b.py'

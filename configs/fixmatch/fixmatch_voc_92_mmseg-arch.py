@@ -1,2 +1,0 @@
-# Unique name of configs/fixmatch/voc_92_mmseg-arch.py for `mim train mmsss fixmatch_voc_92_mmseg-arch.py`.
-_base_ = './voc_92_mmseg-arch.py'

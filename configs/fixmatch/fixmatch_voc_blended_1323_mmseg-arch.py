@@ -1,2 +1,0 @@
-# Unique name of configs/fixmatch/voc_blended_1323_mmseg-arch.py for `mim train mmsss fixmatch_voc_blended_1323_mmseg-arch.py`.
-_base_ = './voc_blended_1323_mmseg-arch.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/imas/ablation/voc_blended_1323_r101_adaptive-cutmix-only.py for `mim train mmsss imas_voc_blended_1323_r101_adaptive-cutmix-only.py`.
-_base_ = './voc_blended_1323_r101_adaptive-cutmix-only.py'

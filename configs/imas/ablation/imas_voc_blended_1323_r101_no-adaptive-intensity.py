@@ -1,2 +1,0 @@
-# Unique name of configs/imas/ablation/voc_blended_1323_r101_no-adaptive-intensity.py for `mim train mmsss imas_voc_blended_1323_r101_no-adaptive-intensity.py`.
-_base_ = './voc_blended_1323_r101_no-adaptive-intensity.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/imas/cityscapes_1-4_os8_official-arch.py for `mim train mmsss imas_cityscapes_1-4_os8_official-arch.py`.
-_base_ = './cityscapes_1-4_os8_official-arch.py'

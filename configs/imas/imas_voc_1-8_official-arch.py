@@ -1,2 +1,0 @@
-# Unique name of configs/imas/voc_1-8_official-arch.py for `mim train mmsss imas_voc_1-8_official-arch.py`.
-_base_ = './voc_1-8_official-arch.py'

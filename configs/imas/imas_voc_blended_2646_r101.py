@@ -1,2 +1,0 @@
-# Unique name of configs/imas/voc_blended_2646_r101.py for `mim train mmsss imas_voc_blended_2646_r101.py`.
-_base_ = './voc_blended_2646_r101.py'

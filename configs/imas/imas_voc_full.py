@@ -1,2 +1,0 @@
-# Unique name of configs/imas/voc_full.py for `mim train mmsss imas_voc_full.py`.
-_base_ = './voc_full.py'

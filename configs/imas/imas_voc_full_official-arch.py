@@ -1,2 +1,0 @@
-# Unique name of configs/imas/voc_full_official-arch.py for `mim train mmsss imas_voc_full_official-arch.py`.
-_base_ = './voc_full_official-arch.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/mean_teacher/ade20k_1-16.py for `mim train mmsss mean_teacher_ade20k_1-16.py`.
-_base_ = './ade20k_1-16.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/mean_teacher/cityscapes_1-8.py for `mim train mmsss mean_teacher_cityscapes_1-8.py`.
-_base_ = './cityscapes_1-8.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/mean_teacher/synthetic_1-16.py for `mim train mmsss mean_teacher_synthetic_1-16.py`.
-_base_ = './synthetic_1-16.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/mean_teacher/voc_1-8.py for `mim train mmsss mean_teacher_voc_1-8.py`.
-_base_ = './voc_1-8.py'

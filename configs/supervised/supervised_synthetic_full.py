@@ -1,2 +1,0 @@
-# Unique name of configs/supervised/synthetic_full.py for `mim train mmsss supervised_synthetic_full.py`.
-_base_ = './synthetic_full.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/three_stage/ablation/cityscapes_100_no-ema.py for `mim train mmsss three_stage_cityscapes_100_no-ema.py`.
-_base_ = './cityscapes_100_no-ema.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/three_stage/cityscapes_100.py for `mim train mmsss three_stage_cityscapes_100.py`.
-_base_ = './cityscapes_100.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/three_stage/voc_aug_1-100.py for `mim train mmsss three_stage_voc_aug_1-100.py`.
-_base_ = './voc_aug_1-100.py'

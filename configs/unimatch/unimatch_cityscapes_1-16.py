@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch/cityscapes_1-16.py for `mim train mmsss unimatch_cityscapes_1-16.py`.
-_base_ = './cityscapes_1-16.py'

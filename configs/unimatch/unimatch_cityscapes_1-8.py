@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch/cityscapes_1-8.py for `mim train mmsss unimatch_cityscapes_1-8.py`.
-_base_ = './cityscapes_1-8.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch/voc_183.py for `mim train mmsss unimatch_voc_183.py`.
-_base_ = './voc_183.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch/voc_366.py for `mim train mmsss unimatch_voc_366.py`.
-_base_ = './voc_366.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch_v2/voc_183_dinov2-s_frozen.py for `mim train mmsss unimatch_v2_voc_183_dinov2-s_frozen.py`.
-_base_ = './voc_183_dinov2-s_frozen.py'

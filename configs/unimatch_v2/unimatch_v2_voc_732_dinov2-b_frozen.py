@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch_v2/voc_732_dinov2-b_frozen.py for `mim train mmsss unimatch_v2_voc_732_dinov2-b_frozen.py`.
-_base_ = './voc_732_dinov2-b_frozen.py'

@@ -1,2 +1,0 @@
-# Unique name of configs/unimatch_v2/voc_92_dinov2-s_frozen.py for `mim train mmsss unimatch_v2_voc_92_dinov2-s_frozen.py`.
-_base_ = './voc_92_dinov2-s_frozen.py'
