@@ -7,6 +7,7 @@ Examples:
     python tools/train.py CONFIG --resume                # latest in work_dir
     python tools/train.py CONFIG --resume work_dirs/x/iter_4000.pth
     bash tools/dist_train.sh CONFIG 8 [same options]
+    bash tools/dist_train.sh CONFIG 2 --accumulate 4  # 8 GPUs' batch on 2
 """
 import argparse
 import logging
@@ -28,6 +29,7 @@ from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
 
 from mmsss.utils import load_tool_config, setup_cpu_distributed
+from mmsss.utils.accumulation import set_accumulative_counts
 
 
 def parse_args(argv=None):
@@ -47,6 +49,16 @@ def parse_args(argv=None):
         default=False,
         help='enable automatic-mixed-precision training (bfloat16 on GPUs '
         'that support it, else float16; float32 without a GPU)')
+    parser.add_argument(
+        '--accumulate',
+        type=int,
+        default=None,
+        metavar='K',
+        help='gradient accumulation: K micro-batches of the per-GPU batch '
+        'per optimiser step (optim_wrapper.accumulative_counts=K); run on '
+        'official GPUs / K GPUs to keep the official total batch. '
+        'Iterations, schedules and EMA stay in optimiser steps '
+        '(docs/fewer_gpus.md)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -120,6 +132,8 @@ def build_cfg(args):
 
     if args.amp:
         enable_amp(cfg)
+    if args.accumulate is not None:
+        set_accumulative_counts(cfg, args.accumulate)
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -19,7 +19,10 @@ point differ from the run that was never interrupted.
   GPU), True for UniMatch, whose boxes are drawn per sample in each rank's
   dataloader workers (recipe tables, row "random draws across GPUs");
   ``randomness.diff_rank_seed=True`` or ``rank_seed=True`` puts it in for
-  any method;
+  any method. With gradient accumulation (``accumulative_counts=k``, one
+  iteration = k micro-batches) micro-batch ``j`` of rank ``r`` is seeded as
+  rank ``r·k + j`` (``j`` without the rank in the seed), so micro-batches
+  draw different numbers and micro-batch 0 draws as without accumulation;
 - **saved states**: every checkpoint holds each rank's torch CPU, CUDA,
   numpy and Python states at the time it was written
   (``checkpoint['random_state']``, gathered from all ranks); a resume puts
@@ -51,6 +54,7 @@ from mmseg.registry import HOOKS
 
 from ...datasets.samplers.sample_seed import install_sample_seeds, sample_seed
 from ...utils import unwrap_model
+from ...utils.accumulation import accumulative_counts_of
 
 __all__ = ['RandomStateHook', 'get_random_state', 'set_random_state',
            'RANDOM_STATE_KEY']
@@ -169,11 +173,15 @@ class RandomStateHook(Hook):
         model = unwrap_model(getattr(runner, 'model', None))
         return bool(getattr(model, 'iteration_seed_per_rank', False))
 
-    def iteration_seed(self, runner) -> int:
+    def iteration_seed(self, runner, micro_batch_idx: int = 0) -> int:
         """The seed of every generator for the coming iteration
         ``runner.iter``: ``sample_seed(seed, ·, iteration, rank or 0)``
-        (rank 0's seed is the same with and without the rank)."""
+        (rank 0's seed is the same with and without the rank); with k
+        micro-batches per iteration, micro-batch j uses ``rank · k + j``
+        (or ``j``) in place of the rank."""
         rank = dist.get_rank() if self.seeds_per_rank(runner) else 0
+        k = accumulative_counts_of(getattr(runner, 'optim_wrapper', None))
+        rank = rank * k + micro_batch_idx
         return sample_seed(self._seed(runner), _ITER_STREAM, runner.iter,
                            rank)
 
@@ -206,6 +214,17 @@ class RandomStateHook(Hook):
         if not self.per_iteration:
             return
         seed_everything(self.iteration_seed(runner))
+
+    def before_train_micro_batch(self,
+                                 runner,
+                                 batch_idx: int,
+                                 micro_batch_idx: int,
+                                 data_batch: Optional[dict] = None) -> None:
+        """Micro-batch ``micro_batch_idx >= 1`` of a gradient-accumulation
+        step (called by ``GradientAccumulationMixin.run_iter``)."""
+        if not self.per_iteration:
+            return
+        seed_everything(self.iteration_seed(runner, micro_batch_idx))
 
     # --------------------------------------------------------- checkpoints
     def before_run(self, runner) -> None:

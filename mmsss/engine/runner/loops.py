@@ -1,12 +1,15 @@
 """Training/validation loops for teacher–student models."""
+import logging
 import math
 from typing import Optional
 
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop, ValLoop
 from mmengine.runner.utils import calc_dynamic_intervals
 from mmseg.registry import LOOPS
 
+from ...utils.accumulation import GradientAccumulationMixin
 from .self_training_loop import iters_per_epoch as loader_iters_per_epoch
 
 __all__ = [
@@ -17,10 +20,13 @@ __all__ = [
 EPOCH_LENGTHS = ('ceil', 'per_rank_drop_last')
 
 
-def unlabeled_iters_per_epoch(sampler, rule: str = 'ceil') -> int:
+def unlabeled_iters_per_epoch(sampler,
+                              rule: str = 'ceil',
+                              accumulative_counts: int = 1) -> int:
     """Iterations of one pass over the unlabeled (last) source of a
     ``MultiSourceSampler`` by all ranks, N_u images, b per rank and batch,
-    W ranks:
+    W ranks (times ``accumulative_counts`` k: an iteration is one optimiser
+    step of k micro-batches, so W stands for W·k below):
 
     - ``'ceil'``: ``ceil(N_u / (b W))`` (``sampler.iters_per_epoch()``, the
       iMAS/U2PL epoch);
@@ -32,8 +38,17 @@ def unlabeled_iters_per_epoch(sampler, rule: str = 'ceil') -> int:
     if rule not in EPOCH_LENGTHS:
         raise ValueError(f'train_cfg.epoch_length must be one of '
                          f'{EPOCH_LENGTHS}, got {rule!r}')
+    k = int(accumulative_counts)
     if rule == 'ceil':
-        return sampler.iters_per_epoch()
+        if k == 1:
+            return sampler.iters_per_epoch()
+        for key in ('source_sizes', 'num_per_source', 'world_size'):
+            if not hasattr(sampler, key):
+                raise TypeError(f'gradient accumulation needs a '
+                                f'MultiSourceSampler (no {key!r} in '
+                                f'{type(sampler).__name__})')
+        per_step = sampler.num_per_source[-1] * sampler.world_size * k
+        return max(1, math.ceil(sampler.source_sizes[-1] / per_step))
     for key in ('source_sizes', 'num_per_source', 'world_size'):
         if not hasattr(sampler, key):
             raise TypeError(f"epoch_length='{rule}' needs a "
@@ -41,11 +56,11 @@ def unlabeled_iters_per_epoch(sampler, rule: str = 'ceil') -> int:
                             f'{type(sampler).__name__})')
     return loader_iters_per_epoch(sampler.source_sizes[-1],
                                   sampler.num_per_source[-1],
-                                  sampler.world_size)
+                                  sampler.world_size * k)
 
 
 @LOOPS.register_module()
-class SemiIterBasedTrainLoop(IterBasedTrainLoop):
+class SemiIterBasedTrainLoop(GradientAccumulationMixin, IterBasedTrainLoop):
     """``IterBasedTrainLoop`` whose length may be given in epochs.
 
     An epoch is one pass over the *unlabeled* set by all ranks together,
@@ -59,6 +74,10 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
     ``max_iters = ceil(max_epochs · iters_per_epoch)``.
     ``val_interval`` may likewise be given as ``val_interval_epochs``.
     Param schedulers without an explicit ``end`` run to ``max_iters``.
+    With ``optim_wrapper.accumulative_counts=k`` an iteration is one
+    optimiser step of k micro-batches
+    (:class:`~mmsss.utils.accumulation.GradientAccumulationMixin`;
+    the epoch counts W·k ranks).
 
     Args:
         runner: The runner.
@@ -117,13 +136,43 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
         for name in ('sampler', 'batch_sampler'):
             sampler = getattr(self.dataloader, name, None)
             if hasattr(sampler, 'iters_per_epoch'):
-                return unlabeled_iters_per_epoch(sampler, self.epoch_length)
+                return unlabeled_iters_per_epoch(sampler, self.epoch_length,
+                                                 self.accumulative_counts)
         if self.epoch_length != 'ceil':
             raise ValueError(
                 f"train_cfg.epoch_length={self.epoch_length!r} needs a "
                 'MultiSourceSampler, got '
                 f'{type(getattr(self.dataloader, "sampler", None)).__name__}')
-        return len(self.dataloader)
+        return len(self.dataloader) // self.accumulative_counts or 1
+
+    def run(self) -> None:
+        """``IterBasedTrainLoop.run`` (mmengine 0.10) with k micro-batches
+        per iteration: a resume skips ``iter · k`` batches."""
+        self.init_accumulation()
+        self.runner.call_hook('before_train')
+        self.runner.call_hook('before_train_epoch')
+        if self._iter > 0:
+            skip = self._iter * self.accumulative_counts
+            print_log(
+                f'Advance dataloader {skip} steps to skip data that has '
+                'already been trained',
+                logger='current',
+                level=logging.WARNING)
+            for _ in range(skip):
+                next(self.dataloader_iterator)
+        while self._iter < self._max_iters and not self.stop_training:
+            self.runner.model.train()
+            data_batch = next(self.dataloader_iterator)
+            self.run_iter(data_batch)
+            self._decide_current_val_interval()
+            if (self.runner.val_loop is not None
+                    and self._iter >= self.val_begin
+                    and (self._iter % self.val_interval == 0
+                         or self._iter == self._max_iters)):
+                self.runner.val_loop.run()
+        self.runner.call_hook('after_train_epoch')
+        self.runner.call_hook('after_train')
+        return self.runner.model
 
 
 @LOOPS.register_module()

@@ -15,6 +15,7 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmseg.registry import DATASETS, LOOPS
 
 from ...datasets.samplers.sample_seed import SampleSeedSampler, sample_seed
+from ...utils.accumulation import GradientAccumulationMixin
 from ...utils.dist import unwrap_model
 from ..hooks.random_state_hook import RandomStateHook
 
@@ -253,7 +254,7 @@ def set_ratio_range(pipeline: list, ratio_range: Sequence[float]) -> int:
 
 
 @LOOPS.register_module()
-class SelfTrainingRoundsLoop(IterBasedTrainLoop):
+class SelfTrainingRoundsLoop(GradientAccumulationMixin, IterBasedTrainLoop):
     """Rounds of offline self-training, iteration-based.
 
     Round 0 trains on ``dataloader`` (the runner's ``train_dataloader``,
@@ -504,8 +505,9 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
         # round 0's labeled set is the one its dataloader reads
         num = (len(self.dataloader.dataset) if k == 0 and over == 'labeled'
                else self.set_size(over))
+        # k micro-batches per step count as k ranks
         return epoch_iterations(r['epochs'], num, self.images_per_gpu(k),
-                                get_world_size())
+                                get_world_size() * self.accumulative_counts)
 
     def round_of(self, iteration: int) -> int:
         """Round that trains 0-based iteration ``iteration``."""
@@ -572,7 +574,7 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
             print_log(
                 f'round {k}: skipping {self._iter - start} batches already '
                 'trained', logger='current')
-            for _ in range(self._iter - start):
+            for _ in range((self._iter - start) * self.accumulative_counts):
                 next(self.dataloader_iterator)
         print_log(
             f'self-training round {k}/{self.num_rounds - 1}: iterations '
@@ -695,6 +697,7 @@ class SelfTrainingRoundsLoop(IterBasedTrainLoop):
             self.install_round_poly_lr()
 
     def run(self):
+        self.init_accumulation()
         self.prepare_lr_schedule()
         self.runner.call_hook('before_train')
         self.runner.call_hook('before_train_epoch')
