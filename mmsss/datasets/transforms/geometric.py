@@ -25,6 +25,19 @@ from mmseg.registry import TRANSFORMS
 __all__ = ['RandomRescale', 'RandomGaussianBlur', 'PadToSize']
 
 
+def _constant_value(seg):
+    """The value of a 2-D uint8 map holding one value everywhere, else None
+    (corners first, so real labels usually exit without a full pass)."""
+    if not isinstance(seg, np.ndarray) or seg.dtype != np.uint8 or \
+            seg.ndim != 2 or seg.size == 0:
+        return None
+    value = seg[0, 0]
+    if seg[-1, -1] != value or seg[0, -1] != value or seg[-1, 0] != value \
+            or not (seg == value).all():
+        return None
+    return int(value)
+
+
 @TRANSFORMS.register_module()
 class RandomRescale(BaseTransform):
     """Rescale the image and its segmentation maps by a random factor.
@@ -117,17 +130,35 @@ class RandomRescale(BaseTransform):
             size = (long_side, max(1, int(1.0 * h * long_side / w + 0.5)))
         return size, long_side / max(h, w)
 
+    def _resize_transform(self, size):
+        # one mmseg Resize, built on first use (registry look-ups cost more
+        # than the small resizes); its target size is set per call
+        resize = getattr(self, '_resize', None)
+        if resize is None:
+            resize = self._resize = TRANSFORMS.build(
+                dict(
+                    type='Resize',
+                    scale=size,
+                    keep_ratio=False,
+                    interpolation=self.interpolation,
+                    backend=self.backend))
+        resize.scale = size
+        return resize
+
     def transform(self, results):
         h, w = results['img'].shape[:2]
         size, factor = self._new_size(h, w)
-        resize = TRANSFORMS.build(
-            dict(
-                type='Resize',
-                scale=size,
-                keep_ratio=False,
-                interpolation=self.interpolation,
-                backend=self.backend))
-        results = resize(results)
+        # constant maps (the unlabeled placeholder) resize to themselves:
+        # hide them from Resize (it skips None) and refill at the new size
+        constant = {}
+        for key in results.get('seg_fields', []):
+            value = _constant_value(results.get(key))
+            if value is not None:
+                constant[key] = value
+                results[key] = None
+        results = self._resize_transform(size)(results)
+        for key, value in constant.items():
+            results[key] = np.full((size[1], size[0]), value, np.uint8)
         results['rescale_factor'] = factor
         return results
 

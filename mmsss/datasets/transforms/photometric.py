@@ -26,6 +26,7 @@ torchvision; mmengine seeds all of them per dataloader worker.
 """
 from typing import Sequence
 
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
@@ -36,16 +37,26 @@ __all__ = ['TorchvisionColorJitter', 'TorchvisionRandomGrayscale',
 
 
 def _to_pil(img: np.ndarray) -> Image.Image:
+    """BGR uint8 array -> PIL RGB image (PIL swaps the channels while it
+    unpacks the buffer: one pass, the same bytes as
+    ``Image.fromarray(img[..., ::-1])``)."""
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or \
             img.ndim != 3 or img.shape[2] != 3:
         raise ValueError('expected results["img"] to be an HxWx3 uint8 BGR '
                          f'array, got {getattr(img, "dtype", type(img))} '
                          f'{getattr(img, "shape", "")}')
-    return Image.fromarray(np.ascontiguousarray(img[..., ::-1]))
+    height, width = img.shape[:2]
+    # RGB is stored 4 bytes a pixel in PIL: the image owns a copy
+    return Image.frombuffer('RGB', (width, height), np.ascontiguousarray(img),
+                            'raw', 'BGR', 0, 1)
 
 
 def _from_pil(img: Image.Image) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(img.convert('RGB'))[..., ::-1])
+    """PIL image -> writable BGR uint8 array (no copy through
+    ``convert('RGB')`` when the image is RGB already)."""
+    if img.mode != 'RGB':
+        img = img.convert('RGB')
+    return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
 
 
 def _check_prob(name: str, prob: float) -> float:
