@@ -8,7 +8,8 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import LinearLR, PolyLR
 
-from mmsss.engine.runner import RoundPolyLR, SelfTrainingRoundsLoop
+from mmsss.engine.runner import SelfTrainingRoundsLoop
+from mmsss.engine.schedulers import RoundPolyLR
 
 ROUNDS = [
     dict(iters=3),
@@ -174,3 +175,23 @@ def test_extend_refuses_schedules_it_cannot_re_horizon():
     with pytest.raises(ValueError, match='lr_schedule'):
         SelfTrainingRoundsLoop(_Runner([]), _Loader([0]), rounds=ROUNDS,
                                round_dataloader={}, lr_schedule='official')
+
+
+def test_round_poly_lr_builds_by_type_from_mmseg_registry():
+    """mmsss.engine.schedulers registers RoundPolyLR in mmseg's
+    PARAM_SCHEDULERS (configs' default scope), so a config may name it by
+    type; the built scheduler trains with the official rates."""
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import PARAM_SCHEDULERS
+    import mmsss.engine  # noqa: F401
+    init_default_scope('mmseg')
+    params, wrapper, _ = _optim()
+    sched = PARAM_SCHEDULERS.build(
+        dict(type='RoundPolyLR', round_ends=ENDS, power=0.9),
+        default_args=dict(optimizer=wrapper))
+    assert type(sched) is RoundPolyLR
+    used = _train(params, wrapper, [sched], range(ENDS[-1]))
+    assert len(used) == ENDS[-1]
+    for t, lrs in used.items():  # lrs[2]: OptimWrapper's base settings
+        assert lrs[:2] == pytest.approx([official_lr(t, b) for b in BASES],
+                                        rel=1e-12), t

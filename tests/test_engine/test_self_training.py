@@ -719,7 +719,7 @@ def test_round_poly_lr_in_epochs_is_the_official_schedule():
     emulation of the official loop whose epochs have different lengths per
     round (round 0 short, later rounds long, as Cityscapes' 23 vs 325
     iterations), at every iteration, also when built mid-round (resume)."""
-    from mmsss.engine.runner import RoundPolyLR
+    from mmsss.engine.schedulers import RoundPolyLR
     epochs, per_epoch = [4, 4, 4], [3, 11, 11]
     iters = [e * L for e, L in zip(epochs, per_epoch)]
     ends = [sum(iters[:k + 1]) for k in range(3)]
@@ -762,7 +762,7 @@ def test_round_poly_lr_in_epochs_is_the_official_schedule():
 
 
 def test_round_poly_lr_restart():
-    from mmsss.engine.runner import RoundPolyLR
+    from mmsss.engine.schedulers import RoundPolyLR
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=0.1)
     s = RoundPolyLR(opt, [4, 10], round_spans=[1, 7], restart=True)
@@ -878,7 +878,8 @@ def test_whole_run_poly_becomes_round_poly(schedule, synthetic_voc_root):
     refused by 'extend'."""
     from mmengine.optim.scheduler import PolyLR
 
-    from mmsss.engine.runner import RoundPolyLR, SelfTrainingRoundsLoop
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    from mmsss.engine.schedulers import RoundPolyLR
     runner = _FakeRunner()
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     runner.param_schedulers = [

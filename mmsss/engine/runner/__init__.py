@@ -2,12 +2,12 @@ from .loops import SemiIterBasedTrainLoop, TeacherStudentValLoop
 
 __all__ = ['SemiIterBasedTrainLoop', 'TeacherStudentValLoop']
 from .self_training_loop import (LR_SCHEDULES,  # noqa: E402
-                                 PSEUDO_LABEL_LIST_KEY, RoundPolyLR,
+                                 PSEUDO_LABEL_LIST_KEY,
                                  SelfTrainingRoundsLoop, set_ratio_range)
 
 __all__ += [
-    'LR_SCHEDULES', 'PSEUDO_LABEL_LIST_KEY', 'RoundPolyLR',
-    'SelfTrainingRoundsLoop', 'set_ratio_range'
+    'LR_SCHEDULES', 'PSEUDO_LABEL_LIST_KEY', 'SelfTrainingRoundsLoop',
+    'set_ratio_range'
 ]
 from .stages import (FINAL_CHECKPOINT, METRICS_FILE,  # noqa: E402
                      PSEUDO_MASK_TOKEN, build_stage_config, f_theta_config,

@@ -1,0 +1,3 @@
+from .round_poly_lr import RoundPolyLR
+
+__all__ = ['RoundPolyLR']
