@@ -278,9 +278,18 @@ def official_dataset(official_dir, info, mode, crop):
             f'--official-unimatch {official_dir}: no dataset/semi.py there '
             '(extract LiheYoung/UniMatch, e.g. git -C <mirror> archive HEAD '
             '| tar -x -C DIR)')
-    if official_dir not in sys.path:
-        sys.path.insert(0, official_dir)
-    from dataset.semi import SemiDataset
+    # import its top-level package ``dataset`` without leaving it (or its
+    # folder) importable afterwards
+    names = ('dataset', 'dataset.semi', 'dataset.transform')
+    saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
+    sys.path.insert(0, official_dir)
+    try:
+        from dataset.semi import SemiDataset
+    finally:
+        sys.path.remove(official_dir)
+        for n in names:
+            sys.modules.pop(n, None)
+        sys.modules.update(saved)
     return SemiDataset('bench', info['data_root'], mode, crop,
                        info['ann_file'])
 
