@@ -110,8 +110,15 @@ def test_unimatch_v2_model_and_refusals():
     with pytest.raises(ValueError, match='channels_last is irrelevant'):
         tool.main(['--config', config, '--device', 'cpu', '--modes',
                    'bf16-cl'])
-    with pytest.raises(ValueError, match='--with-cp is for UniMatch V2'):
+    with pytest.raises(ValueError, match='--with-cp is for ViT encoders'):
         tool.main(['--device', 'cpu', '--with-cp'])
-    with pytest.raises(ValueError, match='model.type'):
-        tool.main(['--config',
-                   osp.join(ROOT, 'configs/unimatch/synthetic_1-16.py')])
+
+
+def test_unknown_model_type_is_refused(tmp_path):
+    tool = _tool()
+    config = tmp_path / 'cascade.py'
+    config.write_text("model = dict(type='CascadeEncoderDecoder')\n")
+    with pytest.raises(ValueError, match="model.type is 'CascadeEncoder"):
+        tool.main(['--config', str(config), '--device', 'cpu'])
+    with pytest.raises(ValueError, match='--stage is for configs with'):
+        tool.main(['--config', str(config), '--stage', 'stage2'])

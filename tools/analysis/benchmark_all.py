@@ -163,6 +163,20 @@ def run_one(name, config, vit, args, tmp_dir, seconds_left):
     return result
 
 
+def atomic_write_text(path, text):
+    """Write ``text`` through a temporary file and a rename (no import of
+    mmsss: this tool only starts subprocesses)."""
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)),
+                               prefix='.' + osp.basename(path))
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def _fmt(value, fmt):
     return 'n/a' if value is None else fmt.format(value)
 
@@ -177,8 +191,9 @@ def markdown_table(results):
     failed = []
     for r in results:
         if r['status'] != 'ok':
+            last = (r['error'] or '').strip().splitlines()[-1:] or ['']
             failed.append(f"- {r['name']} ({r['config']}): {r['status']}: "
-                          f"{(r['error'] or '').splitlines()[-1:] or ''}")
+                          f'{last[0]}')
             continue
         batch = str(r['n_labeled']) if r.get('method') == 'supervised' else \
             f"{r['n_labeled']} + {r['n_unlabeled']}"
@@ -196,8 +211,6 @@ def markdown_table(results):
 def main(argv=None):
     args = parse_args(argv)
     runs = selected_runs(args)
-    sys.path.insert(0, ROOT)
-    from mmsss.utils import atomic_write_text
     os.makedirs(args.out_dir, exist_ok=True)
     start = time.perf_counter()
     results = []
