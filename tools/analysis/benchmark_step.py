@@ -425,8 +425,10 @@ def build_ema(cfg, model):
     if not getattr(model, 'with_teacher', False):
         return None, None
     for hook_cfg in cfg.get('custom_hooks', []):
-        hook = HOOKS.build(copy.deepcopy(dict(hook_cfg)))
-        if isinstance(hook, MeanTeacherHook):
+        hook_cls = HOOKS.get(hook_cfg.get('type'))
+        if isinstance(hook_cls, type) and issubclass(hook_cls,
+                                                     MeanTeacherHook):
+            hook = HOOKS.build(copy.deepcopy(dict(hook_cfg)))
             return hook, hook.decay_at(10**6)
     return None, None
 
