@@ -119,6 +119,7 @@ def main():
 
     import mmsss  # noqa: F401  registers everything
     from mmsss.datasets.synthetic import generate_synthetic_voc
+    from mmsss.utils import unwrap_model
 
     t0 = time.time()
     info = generate_synthetic_voc(args.data_root, overwrite=True)
@@ -142,8 +143,7 @@ def main():
     t_miou = teacher.current() if teacher is not None else float('nan')
     s_miou = student.current() if student is not None else float('nan')
 
-    model = runner.model.module if hasattr(runner.model,
-                                           'module') else runner.model
+    model = unwrap_model(runner.model)
     out_png = osp.join(args.work_dir, 'predictions.png')
     save_prediction_grid(model, runner.val_dataloader.dataset, out_png,
                          args.num_vis,

@@ -37,12 +37,12 @@ from mmengine import dist
 from mmengine.config import ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
 from ..datasets.semi_datasets import check_num_classes
 from ..utils.atomic import atomic_write_text
+from ..utils.dist import unwrap_model
 from ..utils.progress import track
 from .selection import (KEY_RANGE, MODES, NUM_CONF_BINS, SAMPLINGS,
                         class_histogram, code_to_confidence, confidence_codes,
@@ -98,8 +98,7 @@ def model_fingerprint(model) -> str:
     equal iff the weights are bit-identical, on any device. A model wrapper
     is unwrapped first. Costs one host copy of the weights (about 0.5 s per
     200 MB)."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     h = hashlib.sha256()
     for name, t in model.state_dict().items():
         if not isinstance(t, torch.Tensor):
@@ -134,8 +133,7 @@ def prediction_settings(model, dataset,
       names of the label files and the lines of ``list.txt``).
 
     JSON types, as they read back from ``summary.json``."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     test_cfg = getattr(model, 'test_cfg', None)
     if pipeline is None:
         transforms = getattr(getattr(dataset, 'pipeline', None),
@@ -344,8 +342,7 @@ class PseudoLabelGenerator:
         Returns:
             dict: The summary (thresholds, s_j, counts, KL, ...).
         """
-        if is_model_wrapper(model):
-            model = model.module
+        model = unwrap_model(model)
         num_classes = self._num_classes(model)
         check_num_classes(dataset.metainfo, num_classes, 'model.decode_head')
         if num_classes > 255:

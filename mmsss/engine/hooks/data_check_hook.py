@@ -1,17 +1,17 @@
 """Fail before the first iteration when model and data disagree."""
 from mmengine.hooks import Hook
-from mmengine.model import BaseTTAModel, is_model_wrapper
+from mmengine.model import BaseTTAModel
 from mmseg.registry import HOOKS
 
 from mmsss.datasets.semi_datasets import check_num_classes
+from mmsss.utils.dist import unwrap_model
 
 __all__ = ['NumClassesCheckHook']
 
 
 def _heads(model):
     """(name, head) pairs whose ``num_classes`` must match the data."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     if isinstance(model, BaseTTAModel):  # `tools/test.py --tta`
         model = model.module
     seg = getattr(model, 'student', model)

@@ -7,10 +7,10 @@ from typing import List, Optional
 import torch
 from mmengine.dist import all_reduce, get_rank, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ...utils.atomic import atomic_write_text
+from ...utils.dist import unwrap_model
 
 __all__ = ['HardnessLoggerHook']
 
@@ -114,8 +114,7 @@ class HardnessLoggerHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         info = getattr(model, 'last_unsup_info', None) or {}
         if 'easiness' not in info:
             return

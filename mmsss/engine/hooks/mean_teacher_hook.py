@@ -4,8 +4,9 @@ from typing import Optional
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
+
+from ...utils.dist import unwrap_model
 
 __all__ = ['MeanTeacherHook']
 
@@ -123,9 +124,7 @@ class MeanTeacherHook(Hook):
 
     @staticmethod
     def _unwrap(runner) -> nn.Module:
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
+        model = unwrap_model(runner.model)
         if not getattr(model, 'with_teacher', True):
             raise TypeError(
                 f'MeanTeacherHook: {type(model).__name__} is teacher-free '

@@ -7,9 +7,10 @@ from mmengine.dist import (all_gather_object, broadcast, get_dist_info,
                            is_main_process)
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from torch.utils.data import DataLoader, Subset
+
+from ...utils.dist import unwrap_model
 
 __all__ = ['PrototypeInitHook']
 
@@ -80,8 +81,7 @@ class PrototypeInitHook(Hook):
                          'dataset_index')
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         if not getattr(model, 'use_contrast', False):
             return
         if bool(model.prototypes_initialized):

@@ -4,12 +4,12 @@ import math
 from typing import Optional
 
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop, ValLoop
 from mmengine.runner.utils import calc_dynamic_intervals
 from mmseg.registry import LOOPS
 
 from ...utils.accumulation import GradientAccumulationMixin
+from ...utils.dist import unwrap_model
 from .self_training_loop import iters_per_epoch as loader_iters_per_epoch
 
 __all__ = [
@@ -185,9 +185,7 @@ class TeacherStudentValLoop(ValLoop):
         self.runner.call_hook('before_val')
         self.runner.call_hook('before_val_epoch')
         self.runner.model.eval()
-        model = self.runner.model
-        if is_model_wrapper(model):
-            model = model.module
+        model = unwrap_model(self.runner.model)
         with_teacher = getattr(model, 'with_teacher', True)
         missing_teacher = with_teacher and not hasattr(model, 'teacher')
         if not hasattr(model, 'student') or missing_teacher:

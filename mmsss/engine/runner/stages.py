@@ -45,13 +45,13 @@ from mmengine import dist
 from mmengine.config import Config, ConfigDict
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner, find_latest_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
 from ...pseudo_labels import SUMMARY_FILE, PseudoLabelGenerator
 from ...utils.atomic import atomic_save, atomic_write_text
 from ...utils.checkpoint import load_checkpoint_checked
+from ...utils.dist import unwrap_model
 
 __all__ = [
     'PSEUDO_MASK_TOKEN', 'FINAL_CHECKPOINT', 'METRICS_FILE',
@@ -212,8 +212,7 @@ def best_of_history(history: List[dict], key: str) -> dict:
 
 
 def _f_theta_state(model, which: Optional[str]) -> dict:
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     if which is not None:
         model = getattr(model, which)
     return {k: v.detach().cpu() for k, v in model.state_dict().items()}
