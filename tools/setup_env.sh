@@ -129,14 +129,36 @@ fi
 
 # Install mmsss itself (editable, as setup.py develop so that mim finds its
 # tools and configs). Checked from outside the repository, where the current
-# directory cannot stand in for an installed package.
-installed_root() { ( cd / && python -c "import importlib.metadata as md, os, mmsss; md.version('mmsss'); print(os.path.dirname(os.path.dirname(os.path.realpath(mmsss.__file__))))" 2>/dev/null ) || true; }
+# directory cannot stand in for an installed package, and without
+# PYTHONPATH: its folders come before site-packages, so a PYTHONPATH holding
+# another checkout would hide this install (reported below, not an error).
+# mmsss_root [ENV...]: the checkout mmsss imports from, or "none: <error>".
+mmsss_root() { ( cd / && env "$@" python - <<'PYEOF' 2>/dev/null ) || echo "none: python failed"
+import os
+try:
+    import mmsss
+except Exception as e:  # an ImportError or a broken checkout
+    print(f'none: {type(e).__name__}: {e}'.splitlines()[0])
+else:
+    print(os.path.dirname(os.path.dirname(os.path.realpath(mmsss.__file__))))
+PYEOF
+}
+installed_root() { ( cd / && env -u PYTHONPATH python -c "import importlib.metadata as md, os, mmsss; md.version('mmsss'); print(os.path.dirname(os.path.dirname(os.path.realpath(mmsss.__file__))))" 2>/dev/null ) || true; }
 if [ "$(installed_root)" != "$ROOT" ] || [ ! -e "$ROOT/mmsss/.mim/tools" ]; then
   echo "[mmsss] installing mmsss (editable)"
   ( cd "$ROOT" && pip_q --no-deps --no-build-isolation -e . )
   if [ "$(installed_root)" != "$ROOT" ]; then
-    echo "[mmsss] mmsss is not importable from $ROOT after 'pip install -e'" >&2
+    echo "[mmsss] mmsss is not importable from $ROOT after 'pip install -e': $VENV/bin/python (PYTHONPATH unset) imports it from $(mmsss_root -u PYTHONPATH)" >&2
     exit 1
   fi
 fi
-( cd / && python -c "import torch, mmcv, mmengine, mmseg, mmpretrain, mmsss; from mmsss.mmcv_ops_stand_in import compiled_ops_available as c; print('[mmsss] ready: torch', torch.__version__, '| mmcv', mmcv.__version__, '(full)' if c() else '(lite)', '| mmengine', mmengine.__version__, '| mmseg', mmseg.__version__, '| mmpretrain', mmpretrain.__version__, '| mmsss', mmsss.__version__)" )
+( cd / && env -u PYTHONPATH python -c "import os, torch, mmcv, mmengine, mmseg, mmpretrain, mmsss; from mmsss.mmcv_ops_stand_in import compiled_ops_available as c; print('[mmsss] ready: torch', torch.__version__, '| mmcv', mmcv.__version__, '(full)' if c() else '(lite)', '| mmengine', mmengine.__version__, '| mmseg', mmseg.__version__, '| mmpretrain', mmpretrain.__version__, '| mmsss', mmsss.__version__, 'from', os.path.dirname(os.path.dirname(os.path.realpath(mmsss.__file__))))" )
+# The caller's PYTHONPATH: does it hide this checkout's mmsss?
+if [ -n "${PYTHONPATH:-}" ]; then
+  SEEN=$(mmsss_root)
+  case "$SEEN" in
+    "$ROOT") ;;
+    none:*) echo "[mmsss] warning: with your PYTHONPATH ($PYTHONPATH), python cannot import mmsss (${SEEN#none: }), although it is installed from this checkout $ROOT: PYTHONPATH comes before the installed packages. Unset it (unset PYTHONPATH) or point it at $ROOT." >&2 ;;
+    *) echo "[mmsss] warning: with your PYTHONPATH ($PYTHONPATH), python imports mmsss from $SEEN, not from this checkout $ROOT where it is installed: PYTHONPATH comes before the installed packages. Unset it (unset PYTHONPATH) or point it at $ROOT." >&2 ;;
+  esac
+fi
