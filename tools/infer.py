@@ -307,6 +307,14 @@ def _inferencer_class():
             model.eval()
             return model
 
+        def _init_collate(self, cfg):
+            # mmseg's looks the name up in a 'function' registry mmseg lacks
+            # (a warning per call); mmsss configs set no collate_fn here
+            if cfg.test_dataloader.get('collate_fn') is None:
+                from mmengine.dataset import pseudo_collate
+                return pseudo_collate
+            return super()._init_collate(cfg)
+
         def predict_labels(self, inputs: Sequence) -> List[np.ndarray]:
             """Label maps (H×W int64 arrays at each input's size) of
             ``inputs`` (paths or BGR arrays): one forward pass per size
