@@ -457,9 +457,9 @@ class PseudoLabelGenerator:
         for idx, data in self._track(
                 zip(indices, loader), len(indices), 'predicting'):
             labels, codes = self.predict(model, data)
-            hist += class_histogram(
+            class_histogram(
                 torch.from_numpy(labels), torch.from_numpy(codes).long(),
-                num_classes, NUM_CONF_BINS)
+                num_classes, NUM_CONF_BINS, out=hist)
             total += labels.size
             # inside <out_dir>.tmp, which is renamed only when complete
             np.savez_compressed(
@@ -508,8 +508,8 @@ class PseudoLabelGenerator:
                     values = keys & (_HALF - 1)
                 else:
                     values = keys >> 16
-                hist += class_histogram(labels[cand], values[cand],
-                                        num_classes, _HALF)
+                class_histogram(labels[cand], values[cand], num_classes,
+                                _HALF, out=hist)
             _all_reduce(hist)
             bins, rest = radix_boundary(hist[todo], [need[j] for j in todo])
             for j, b, r in zip(todo, bins, rest):

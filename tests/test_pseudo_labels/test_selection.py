@@ -136,3 +136,22 @@ def test_radix_boundary_finds_kth_smallest():
         h2[0] = torch.bincount(torch.from_numpy(low), minlength=65536)
         (lo, ), _ = radix_boundary(h2, [rest])
         assert hi * 65536 + lo == np.sort(keys)[k - 1]
+
+
+def test_class_histogram_into_out_counts_as_numpy():
+    """``out=`` (added in place, issue 28) against a numpy count."""
+    rng = np.random.default_rng(0)
+    out = torch.zeros(C, 7, dtype=torch.int64)
+    ref = np.zeros((C, 7), np.int64)
+    for _ in range(3):
+        labels = rng.integers(0, C, (9, 11))
+        values = rng.integers(0, 7, (9, 11))
+        np.add.at(ref, (labels.ravel(), values.ravel()), 1)
+        got = class_histogram(torch.from_numpy(labels),
+                              torch.from_numpy(values), C, 7, out=out)
+        assert got is out
+    assert out.tolist() == ref.tolist()
+    with pytest.raises(ValueError, match='contiguous int64'):
+        class_histogram(torch.zeros(2, dtype=torch.long),
+                        torch.zeros(2, dtype=torch.long), C, 7,
+                        out=torch.zeros(C, 7))

@@ -1,4 +1,5 @@
-"""Throughput and peak host memory of pseudo-label generation vs. N_u.
+"""Throughput and peak host memory of pseudo-label generation vs. N_u,
+and its throughput against plain inference of the same network.
 
 Generates synthetic VOC-layout sets of each size (``--sizes``, default 200
 and 2,000 unlabeled images), then runs :class:`PseudoLabelGenerator` on each
@@ -6,6 +7,15 @@ in a fresh subprocess (so the peak resident memory, ``ru_maxrss``, belongs
 to that size alone) and prints a table: images, seconds, images/s, peak RSS
 and its growth over the smallest size. The engine keeps
 ``O(classes × bins)`` state, so the peak must not grow with N_u.
+
+Beside it, the same process times **plain inference**: the same network on
+the same images, same ``test_cfg`` and flip, same dataloader (batch 1,
+``pseudo_collate``), only the forward passes and an argmax, no engine. The
+ratio ``plain seconds / generation seconds`` is the generation's throughput
+relative to plain inference (goal >= 0.9); the generation's own phases
+(labeled class distribution, inference pass with histograms and cache,
+exact-sampling passes, writing the PNGs) are timed too. Plain inference
+runs before and after the generation, the mean of the two is used.
 
 The default model is a fixed 1×1 projection of the image to class scores
 (it measures the engine, not a network); ``--config`` uses that config's
@@ -16,6 +26,8 @@ Examples::
     python tools/analysis/benchmark_pseudo_labels.py
     python tools/analysis/benchmark_pseudo_labels.py --sizes 200 2000 \\
         --config configs/dars/synthetic_1-8.py --mode DARS
+    OMP_NUM_THREADS=1 python tools/analysis/benchmark_pseudo_labels.py \\
+        --sizes 200 --config configs/dars/synthetic_1-8.py --json out.json
 """
 import argparse
 import json
@@ -42,9 +54,76 @@ def parse_args(argv=None):
     p.add_argument('--checkpoint')
     p.add_argument('--data-dir', help='where to generate the sets '
                    '(default: a temporary folder)')
+    p.add_argument('--no-plain', action='store_true',
+                   help='skip the plain-inference comparison')
+    p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--worker', nargs=2, metavar=('ROOT', 'OUT'),
                    help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def plain_inference(model, dataset, gen):
+    """(wall, CPU) seconds of plain inference over ``dataset``: the
+    predictions
+    ``gen`` makes (its ``test_cfg``; with ``gen.flip`` the flipped image
+    too, logits summed), through the same dataloader, then an argmax."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader, Subset
+    loader = DataLoader(
+        Subset(dataset, range(len(dataset))),
+        batch_size=1,
+        shuffle=False,
+        num_workers=gen.num_workers,
+        collate_fn=pseudo_collate)
+
+    def logits(data):
+        batch = model.data_preprocessor(data, False)
+        return model.predict(batch['inputs'],
+                             batch['data_samples'])[0].seg_logits.data
+
+    was_training = model.training
+    model.eval()
+    start, cpu = time.perf_counter(), time.process_time()
+    try:
+        with torch.no_grad(), gen._predicting_with_test_cfg(model):
+            for data in loader:
+                out = logits(data)
+                if gen.flip:
+                    samples = [s.clone() for s in data['data_samples']]
+                    for s in samples:
+                        s.set_metainfo(
+                            dict(flip=True, flip_direction='horizontal'))
+                    out = out + logits(
+                        dict(inputs=[x.flip(-1) for x in data['inputs']],
+                             data_samples=samples))
+                out.argmax(dim=0).to(torch.uint8).cpu()
+    finally:
+        model.train(was_training)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def _time_phases(gen, phases: dict) -> None:
+    """Add the CPU seconds of each phase of ``gen.generate`` to
+    ``phases``."""
+    from mmsss.pseudo_labels import generator as gen_module
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.) + (time.process_time() -
+                                                       t)
+        return wrapper
+
+    gen_module.labeled_class_distribution = timed(
+        'class distribution', gen_module.labeled_class_distribution)
+    gen._inference_pass = timed('inference pass', gen._inference_pass)
+    gen._logits = timed('network (in the inference pass)', gen._logits)
+    gen._key_limits = timed('exact sampling', gen._key_limits)
+    gen._write_pass = timed('writing', gen._write_pass)
 
 
 def worker(args):
@@ -68,25 +147,45 @@ def worker(args):
              ann_file='splits/1-8/labeled.txt', data_prefix=prefix,
              is_labeled=True, pipeline=[]))
     num_classes = len(unlabeled.metainfo['classes'])
+    gen_cfg = {}
     if args.config:
         from mmengine.config import Config
         cfg = Config.fromfile(args.config)
         model = MODELS.build(cfg.model)
+        # the config's generator (test_cfg, flip, temperature, ...)
+        gen_cfg = dict(cfg.get('pseudo_label_generator') or {})
         if args.checkpoint:
             from mmengine.runner import load_checkpoint
             load_checkpoint(model, args.checkpoint, map_location='cpu')
     else:
         model = ProjectionSegmentor(num_classes)
-    gen = PseudoLabelGenerator(
+    gen_cfg.update(
         mode=args.mode, sampling=args.sampling, label_ratio=args.label_ratio)
-    start = time.perf_counter()
+    gen = PseudoLabelGenerator(**gen_cfg)
+    plain = []
+    if not args.no_plain:
+        plain.append(plain_inference(model, unlabeled, gen))
+    phases = {}
+    _time_phases(gen, phases)
+    start, cpu = time.perf_counter(), time.process_time()
     with torch.no_grad():
         summary = gen.generate(model, unlabeled, out, labeled)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu
+    if not args.no_plain:
+        plain.append(plain_inference(model, unlabeled, gen))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(images=len(unlabeled), seconds=seconds,
-                          peak_rss_mb=peak_mb,
-                          kl=summary.get('kl_labeled_pseudo'))))
+    row = dict(images=len(unlabeled), seconds=seconds,
+               cpu_seconds=cpu_seconds, peak_rss_mb=peak_mb,
+               kl=summary.get('kl_labeled_pseudo'), phases=phases)
+    if plain:
+        # throughput ratio generation / plain = plain time / generation time
+        row.update(
+            plain_seconds=[w for w, _ in plain],
+            plain_cpu_seconds=[c for _, c in plain],
+            ratio=sum(w for w, _ in plain) / len(plain) / seconds,
+            cpu_ratio=sum(c for _, c in plain) / len(plain) / cpu_seconds)
+    print(json.dumps(row))
 
 
 def main(argv=None):
@@ -110,6 +209,8 @@ def main(argv=None):
             cmd += ['--config', args.config]
         if args.checkpoint:
             cmd += ['--checkpoint', args.checkpoint]
+        if args.no_plain:
+            cmd += ['--no-plain']
         res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
                              env=dict(os.environ, PYTHONPATH=ROOT))
         if res.returncode != 0:
@@ -126,6 +227,31 @@ def main(argv=None):
         print(f'| {r["images"]} | {r["seconds"]:.1f} | '
               f'{r["images"] / r["seconds"]:.1f} | {r["peak_rss_mb"]:.0f} | '
               f'{r["peak_rss_mb"] - base_mb:+.0f} MiB |')
+    if not args.no_plain:
+        print('\nGeneration against plain inference (same network, images, '
+              'test_cfg and flip; forward + argmax only)')
+        print('| N_u | plain CPU s (before, after) | generation CPU s | '
+              'throughput ratio, CPU time | wall s: plain / generation | '
+              'ratio, wall | generation phases, CPU s |')
+        print('| ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+        for r in rows:
+            plain = ', '.join(f'{v:.1f}' for v in r['plain_cpu_seconds'])
+            wall = ', '.join(f'{v:.1f}' for v in r['plain_seconds'])
+            phases = '; '.join(f'{k} {v:.1f}'
+                               for k, v in r['phases'].items())
+            print(f'| {r["images"]} | {plain} | {r["cpu_seconds"]:.1f} | '
+                  f'{r["cpu_ratio"]:.2f}x | {wall} / {r["seconds"]:.1f} | '
+                  f'{r["ratio"]:.2f}x | {phases} |')
+    if args.json:
+        from mmsss.utils.atomic import atomic_write_text
+        atomic_write_text(
+            args.json,
+            json.dumps(dict(mode=args.mode, sampling=args.sampling,
+                            label_ratio=args.label_ratio,
+                            image_size=args.image_size,
+                            model=args.config or '1x1 projection',
+                            rows=rows), indent=2))
+    return rows
 
 
 if __name__ == '__main__':
