@@ -229,19 +229,23 @@ def check_weights_fit(module, weights: dict, filename: str,
 def dataset_meta(cfg, checkpoint_meta: Optional[dict],
                  num_classes: Optional[int]) -> dict:
     """``{'classes', 'palette'}`` of the test dataset: the config's
-    ``metainfo``, else the dataset class's ``METAINFO``, else the
-    checkpoint's ``meta.dataset_meta``, else generated colours. The palette
+    ``metainfo``, else the dataset class's ``METAINFO`` (of a wrapper's
+    ``dataset`` if the wrapper has none), else the checkpoint's
+    ``meta.dataset_meta``, else generated colours. The palette
     is extended with generated colours if it has fewer than
     ``num_classes`` entries."""
     from mmseg.registry import DATASETS
     ds = cfg.test_dataloader.dataset
     meta = {}
-    cls = DATASETS.get(ds.get('type', '')) if ds.get('type') else None
-    if cls is not None:
-        meta.update({k: v for k, v in getattr(cls, 'METAINFO', {}).items()
-                     if k in ('classes', 'palette')})
-    meta.update({k: v for k, v in (ds.get('metainfo') or {}).items()
-                 if k in ('classes', 'palette')})
+    while ds is not None and not meta.get('palette'):
+        cls = ds.get('type')
+        cls = DATASETS.get(cls) if isinstance(cls, str) else cls
+        if cls is not None:
+            meta.update({k: v for k, v in getattr(cls, 'METAINFO', {}).items()
+                         if k in ('classes', 'palette') and v})
+        meta.update({k: v for k, v in (ds.get('metainfo') or {}).items()
+                     if k in ('classes', 'palette') and v})
+        ds = ds.get('dataset')  # a wrapper (SemiSplitDataset, ...)
     if not meta.get('palette') and checkpoint_meta:
         saved = checkpoint_meta.get('dataset_meta') or {}
         meta.update({k: saved[k] for k in ('classes', 'palette')

@@ -36,6 +36,7 @@ def _build(cfg_or_path):
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+    torch.manual_seed(0)  # the initial weights
     cfg = Config.fromfile(cfg_or_path) if isinstance(cfg_or_path,
                                                      str) else cfg_or_path
     return MODELS.build(cfg.model).eval()
@@ -277,6 +278,32 @@ def test_plain_checkpoint_into_teacher_student_config(mean_teacher,
     np.testing.assert_array_equal(
         _read_label(str(tmp_path / 'o' / 'pred' / 'img.png')),
         _expected_labels(model, img, 'student'))
+
+
+def test_palette_sources():
+    """The test dataset's metainfo, else its class's METAINFO (through a
+    wrapper), else the checkpoint's meta; extended to num_classes."""
+    from mmengine.config import ConfigDict
+    from mmseg.datasets import PascalVOCDataset
+
+    def cfg(dataset):
+        return ConfigDict(test_dataloader=dict(dataset=dataset))
+
+    custom = dict(type='BaseSegDataset', metainfo=dict(
+        classes=('bg', 'cat'), palette=[[1, 2, 3], [4, 5, 6]]))
+    assert infer.dataset_meta(cfg(custom), None, 2)['palette'] == [
+        [1, 2, 3], [4, 5, 6]]
+    wrapped = dict(type='SemiSplitDataset', dataset=custom)
+    assert infer.dataset_meta(cfg(wrapped), None, 2)['classes'] == [
+        'bg', 'cat']
+    voc = infer.dataset_meta(cfg(dict(type='SemiVOCDataset')), None, 21)
+    assert voc['palette'] == [list(c) for c in
+                              PascalVOCDataset.METAINFO['palette']]
+    saved = dict(dataset_meta=dict(classes=('a', 'b'),
+                                   palette=[[9, 9, 9], [8, 8, 8]]))
+    meta = infer.dataset_meta(cfg(dict(type='BaseSegDataset')), saved, 3)
+    assert meta['palette'][:2] == [[9, 9, 9], [8, 8, 8]]
+    assert len(meta['palette']) == 3  # a generated colour for class 2
 
 
 def test_clear_errors(mean_teacher, tmp_path):
