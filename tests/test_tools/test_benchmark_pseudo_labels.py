@@ -19,15 +19,16 @@ def _tool():
 def test_generation_against_plain_inference(tmp_path, capsys):
     out = tmp_path / 'bench.json'
     rows = _tool().main([
-        '--sizes', '16', '--image-size', '16', '--data-dir',
+        '--sizes', '16', '--image-size', '16', '--repeats', '2', '--data-dir',
         str(tmp_path / 'data'), '--json', str(out)
     ])
     text = capsys.readouterr().out
     assert 'Generation against plain inference' in text
     [row] = rows
     assert row['images'] == 16
-    assert len(row['plain_seconds']) == len(row['plain_cpu_seconds']) == 2
+    assert len(row['plain_seconds']) == len(row['plain_cpu_seconds']) == 3
     assert row['ratio'] > 0 and row['cpu_ratio'] > 0
+    assert len(row['cpu_ratios']) == len(row['generation_seconds']) == 2
     assert {'inference pass', 'network (in the inference pass)',
             'exact sampling', 'writing'} <= set(row['phases'])
     saved = json.loads(out.read_text())

@@ -14,8 +14,11 @@ the same images, same ``test_cfg`` and flip, same dataloader (batch 1,
 ratio ``plain seconds / generation seconds`` is the generation's throughput
 relative to plain inference (goal >= 0.9); the generation's own phases
 (labeled class distribution, inference pass with histograms and cache,
-exact-sampling passes, writing the PNGs) are timed too. Plain inference
-runs before and after the generation, the mean of the two is used.
+exact-sampling passes, writing the PNGs) are timed too. Each generation
+runs between two plain passes (``--repeats`` generations: plain, generation,
+plain, ...), whose mean it is compared with; the median ratio is printed,
+in CPU time (robust on a shared machine) and wall time. With the plain
+passes the peak RSS includes them (``--no-plain``: generation only).
 
 The default model is a fixed 1×1 projection of the image to class scores
 (it measures the engine, not a network); ``--config`` uses that config's
@@ -34,6 +37,7 @@ import json
 import os
 import os.path as osp
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +60,9 @@ def parse_args(argv=None):
                    '(default: a temporary folder)')
     p.add_argument('--no-plain', action='store_true',
                    help='skip the plain-inference comparison')
+    p.add_argument('--repeats', type=int, default=1,
+                   help='generations per size, each between two plain '
+                   'inference passes; the median ratio is printed')
     p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--worker', nargs=2, metavar=('ROOT', 'OUT'),
                    help=argparse.SUPPRESS)
@@ -103,10 +110,11 @@ def plain_inference(model, dataset, gen):
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def _time_phases(gen, phases: dict) -> None:
+def _time_phases(gen, phases: dict):
     """Add the CPU seconds of each phase of ``gen.generate`` to
-    ``phases``."""
+    ``phases``; returns a function that undoes the module-level wrap."""
     from mmsss.pseudo_labels import generator as gen_module
+    distribution = gen_module.labeled_class_distribution
 
     def timed(name, fn):
         def wrapper(*args, **kwargs):
@@ -118,12 +126,17 @@ def _time_phases(gen, phases: dict) -> None:
                                                        t)
         return wrapper
 
-    gen_module.labeled_class_distribution = timed(
-        'class distribution', gen_module.labeled_class_distribution)
+    gen_module.labeled_class_distribution = timed('class distribution',
+                                                  distribution)
     gen._inference_pass = timed('inference pass', gen._inference_pass)
     gen._logits = timed('network (in the inference pass)', gen._logits)
     gen._key_limits = timed('exact sampling', gen._key_limits)
     gen._write_pass = timed('writing', gen._write_pass)
+
+    def undo():
+        gen_module.labeled_class_distribution = distribution
+
+    return undo
 
 
 def worker(args):
@@ -161,30 +174,45 @@ def worker(args):
         model = ProjectionSegmentor(num_classes)
     gen_cfg.update(
         mode=args.mode, sampling=args.sampling, label_ratio=args.label_ratio)
-    gen = PseudoLabelGenerator(**gen_cfg)
-    plain = []
-    if not args.no_plain:
-        plain.append(plain_inference(model, unlabeled, gen))
-    phases = {}
-    _time_phases(gen, phases)
-    start, cpu = time.perf_counter(), time.process_time()
-    with torch.no_grad():
-        summary = gen.generate(model, unlabeled, out, labeled)
-    seconds = time.perf_counter() - start
-    cpu_seconds = time.process_time() - cpu
-    if not args.no_plain:
-        plain.append(plain_inference(model, unlabeled, gen))
+    plain, gens = [], []
+    # plain, generation, plain, ..., plain: each generation between two
+    # plain passes (the machine's speed drifts on a shared host)
+    for r in range(args.repeats + 1):
+        if not args.no_plain:
+            plain.append(plain_inference(model, unlabeled,
+                                         PseudoLabelGenerator(**gen_cfg)))
+        if r == args.repeats:
+            break
+        gen, phases = PseudoLabelGenerator(**gen_cfg), {}
+        undo = _time_phases(gen, phases)
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            with torch.no_grad():
+                summary = gen.generate(model, unlabeled, out, labeled)
+        finally:
+            undo()
+        gens.append((time.perf_counter() - start,
+                     time.process_time() - cpu, phases))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds, cpu_seconds, phases = gens[0]
     row = dict(images=len(unlabeled), seconds=seconds,
                cpu_seconds=cpu_seconds, peak_rss_mb=peak_mb,
-               kl=summary.get('kl_labeled_pseudo'), phases=phases)
+               kl=summary.get('kl_labeled_pseudo'), phases=phases,
+               generation_seconds=[g[0] for g in gens],
+               generation_cpu_seconds=[g[1] for g in gens])
     if plain:
-        # throughput ratio generation / plain = plain time / generation time
+        # throughput ratio generation / plain = plain time / generation
+        # time, the plain time the mean of the passes before and after
+        def ratios(i):
+            return [(plain[r][i] + plain[r + 1][i]) / 2 / gens[r][i]
+                    for r in range(len(gens))]
+
         row.update(
             plain_seconds=[w for w, _ in plain],
             plain_cpu_seconds=[c for _, c in plain],
-            ratio=sum(w for w, _ in plain) / len(plain) / seconds,
-            cpu_ratio=sum(c for _, c in plain) / len(plain) / cpu_seconds)
+            ratios=ratios(0), cpu_ratios=ratios(1),
+            ratio=statistics.median(ratios(0)),
+            cpu_ratio=statistics.median(ratios(1)))
     print(json.dumps(row))
 
 
@@ -211,6 +239,7 @@ def main(argv=None):
             cmd += ['--checkpoint', args.checkpoint]
         if args.no_plain:
             cmd += ['--no-plain']
+        cmd += ['--repeats', str(args.repeats)]
         res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
                              env=dict(os.environ, PYTHONPATH=ROOT))
         if res.returncode != 0:
@@ -230,18 +259,24 @@ def main(argv=None):
     if not args.no_plain:
         print('\nGeneration against plain inference (same network, images, '
               'test_cfg and flip; forward + argmax only)')
-        print('| N_u | plain CPU s (before, after) | generation CPU s | '
-              'throughput ratio, CPU time | wall s: plain / generation | '
-              'ratio, wall | generation phases, CPU s |')
-        print('| ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+        print('| N_u | CPU s: plain passes / generations | ratio, CPU '
+              'time (median; each) | wall s: plain passes / generations | '
+              'ratio, wall (median) | first generation\'s phases, CPU s |')
+        print('| ---: | ---: | ---: | ---: | ---: | --- |')
+
+        def secs(values):
+            return ', '.join(f'{v:.1f}' for v in values)
+
         for r in rows:
-            plain = ', '.join(f'{v:.1f}' for v in r['plain_cpu_seconds'])
-            wall = ', '.join(f'{v:.1f}' for v in r['plain_seconds'])
             phases = '; '.join(f'{k} {v:.1f}'
                                for k, v in r['phases'].items())
-            print(f'| {r["images"]} | {plain} | {r["cpu_seconds"]:.1f} | '
-                  f'{r["cpu_ratio"]:.2f}x | {wall} / {r["seconds"]:.1f} | '
-                  f'{r["ratio"]:.2f}x | {phases} |')
+            print(f'| {r["images"]} | {secs(r["plain_cpu_seconds"])} / '
+                  f'{secs(r["generation_cpu_seconds"])} | '
+                  f'{r["cpu_ratio"]:.2f}x ('
+                  + ', '.join(f'{v:.2f}' for v in r['cpu_ratios']) + ') | '
+                  f'{secs(r["plain_seconds"])} / '
+                  f'{secs(r["generation_seconds"])} | {r["ratio"]:.2f}x | '
+                  f'{phases} |')
     if args.json:
         from mmsss.utils.atomic import atomic_write_text
         atomic_write_text(
