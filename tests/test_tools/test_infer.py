@@ -31,6 +31,11 @@ def _load_tool():
 infer = _load_tool()
 
 
+def _infer(argv):
+    """tools/infer.py on CPU, where the references are computed."""
+    return infer.main(argv + ['--device', 'cpu'])
+
+
 def _build(cfg_or_path):
     from mmengine.config import Config
     from mmseg.registry import MODELS
@@ -128,7 +133,7 @@ def test_image_label_and_overlay_teacher_then_student(mean_teacher):
     cv2.imwrite(src, img, [cv2.IMWRITE_JPEG_QUALITY, 100])
     img = cv2.imread(src)  # what the pipeline reads (JPEG-decoded)
     out = str(tmp / 'out_image')
-    assert infer.main([MT_CONFIG, mean_teacher['ckpt'], src, '--out-dir',
+    assert _infer([MT_CONFIG, mean_teacher['ckpt'], src, '--out-dir',
                        out, '--opacity', '0.3', '--no-progress']) == 1
     label = _read_label(osp.join(out, 'pred', 'one.png'))
     want = _expected_labels(model, img, 'teacher')
@@ -144,7 +149,7 @@ def test_image_label_and_overlay_teacher_then_student(mean_teacher):
 
     # --model student: the student's prediction, which differs here
     out_s = str(tmp / 'out_student')
-    infer.main([MT_CONFIG, mean_teacher['ckpt'], src, '--out-dir', out_s,
+    _infer([MT_CONFIG, mean_teacher['ckpt'], src, '--out-dir', out_s,
                 '--model', 'student', '--opacity', '0', '--no-progress'])
     label_s = _read_label(osp.join(out_s, 'pred', 'one.png'))
     np.testing.assert_array_equal(label_s,
@@ -167,7 +172,7 @@ def test_folder_recursive_batched(mean_teacher):
     cv2.imwrite(str(folder / '.hidden' / 'x.png'), images['a'])
     (folder / 'notes.txt').write_text('not an image')
     out = str(tmp / 'out_folder')
-    assert infer.main([MT_CONFIG, mean_teacher['ckpt'], str(folder),
+    assert _infer([MT_CONFIG, mean_teacher['ckpt'], str(folder),
                        '--out-dir', out, '--batch-size', '2',
                        '--no-progress']) == 3
     for rel, arr in images.items():
@@ -192,7 +197,7 @@ def test_video_overlay_and_frame_labels(mean_teacher):
     cap.release()
     assert len(frames) == 3
     out = str(tmp / 'out_video')
-    assert infer.main([MT_CONFIG, mean_teacher['ckpt'], video, '--out-dir',
+    assert _infer([MT_CONFIG, mean_teacher['ckpt'], video, '--out-dir',
                        out, '--batch-size', '2', '--no-progress']) == 3
     for i, frame in enumerate(frames):
         np.testing.assert_array_equal(
@@ -218,6 +223,8 @@ def _plain_and_semi_configs(work_dir):
 
 @pytest.mark.parametrize('config', [
     'configs/unimatch/synthetic_1-16.py',  # teacher-free, student predicts
+    'configs/esl/synthetic_1-16.py',  # projector etc. not used to predict
+    'configs/imas/synthetic_1-16.py',
     'configs/unimatch_v2/synthetic_1-16.py',  # resize_multiple
     'configs/dars/synthetic_1-8.py',  # SelfTrainingSegmentor
     'configs/supervised/synthetic_1-16.py',  # plain EncoderDecoder
@@ -230,7 +237,7 @@ def test_other_methods_predict_as_their_model(config, tmp_path):
     img = _image(4)
     src = str(tmp_path / 'img.png')
     cv2.imwrite(src, img)
-    infer.main([path, ckpt, src, '--out-dir', str(tmp_path / 'out'),
+    _infer([path, ckpt, src, '--out-dir', str(tmp_path / 'out'),
                 '--no-progress'])
     want = _expected_labels(model, img)  # its own predict_on
     assert len(np.unique(want)) > 1
@@ -254,7 +261,7 @@ def test_plain_config_takes_a_half_of_a_three_stage_checkpoint(tmp_path):
     cv2.imwrite(src, img)
     for which in ('teacher', 'student'):
         out = str(tmp_path / which)
-        infer.main([cfg_path, ckpt, src, '--out-dir', out, '--no-progress'] +
+        _infer([cfg_path, ckpt, src, '--out-dir', out, '--no-progress'] +
                    (['--model', 'student'] if which == 'student' else []))
         np.testing.assert_array_equal(
             _read_label(osp.join(out, 'pred', 'img.png')),
@@ -273,7 +280,7 @@ def test_plain_checkpoint_into_teacher_student_config(mean_teacher,
     img = _image(6)
     src = str(tmp_path / 'img.png')
     cv2.imwrite(src, img)
-    infer.main([MT_CONFIG, plain, src, '--out-dir', str(tmp_path / 'o'),
+    _infer([MT_CONFIG, plain, src, '--out-dir', str(tmp_path / 'o'),
                 '--no-progress'])
     np.testing.assert_array_equal(
         _read_label(str(tmp_path / 'o' / 'pred' / 'img.png')),
@@ -311,37 +318,37 @@ def test_clear_errors(mean_teacher, tmp_path):
     cv2.imwrite(src, _image(7))
     out = ['--out-dir', str(tmp_path / 'out'), '--no-progress']
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        infer.main([MT_CONFIG, str(tmp_path / 'nope.pth'), src] + out)
+        _infer([MT_CONFIG, str(tmp_path / 'nope.pth'), src] + out)
     with pytest.raises(FileNotFoundError, match='missing.jpg'):
-        infer.main([MT_CONFIG, ckpt, str(tmp_path / 'missing.jpg')] + out)
+        _infer([MT_CONFIG, ckpt, str(tmp_path / 'missing.jpg')] + out)
     empty = tmp_path / 'empty'
     empty.mkdir()
     (empty / 'readme.txt').write_text('x')
     with pytest.raises(ValueError, match='no images'):
-        infer.main([MT_CONFIG, ckpt, str(empty)] + out)
+        _infer([MT_CONFIG, ckpt, str(empty)] + out)
     with pytest.raises(ValueError, match='neither an image'):
-        infer.main([MT_CONFIG, ckpt, str(empty / 'readme.txt')] + out)
+        _infer([MT_CONFIG, ckpt, str(empty / 'readme.txt')] + out)
     state = torch.load(ckpt, weights_only=True)['state_dict']
     # a weight of the predicting model missing: named
     lacking = {k: v for k, v in state.items()
                if k != 'teacher.decode_head.conv_seg.weight'}
     with pytest.raises(KeyError, match='decode_head.conv_seg.weight'):
-        infer.main([MT_CONFIG, _save(lacking, tmp_path / 'l.pth'), src] +
+        _infer([MT_CONFIG, _save(lacking, tmp_path / 'l.pth'), src] +
                    out)
     # other num_classes
     other = dict(state)
     other['teacher.decode_head.conv_seg.weight'] = torch.zeros(3, 16, 1, 1)
     with pytest.raises(ValueError, match='conv_seg.weight: checkpoint'):
-        infer.main([MT_CONFIG, _save(other, tmp_path / 'o.pth'), src] + out)
+        _infer([MT_CONFIG, _save(other, tmp_path / 'o.pth'), src] + out)
     # no teacher weights (a UniMatch checkpoint in a mean-teacher config)
     student_only = {k: v for k, v in state.items()
                     if k.startswith('student.')}
     with pytest.raises(KeyError, match='use --model student'):
-        infer.main([MT_CONFIG, _save(student_only, tmp_path / 's.pth'),
+        _infer([MT_CONFIG, _save(student_only, tmp_path / 's.pth'),
                     src] + out)
     # teacher-free method
     with pytest.raises(ValueError, match='teacher-free'):
-        infer.main([osp.join(REPO, 'configs/unimatch/synthetic_1-16.py'),
+        _infer([osp.join(REPO, 'configs/unimatch/synthetic_1-16.py'),
                     ckpt, src, '--model', 'teacher'] + out)
     # weights-only: a pickled object outside the allow-list is refused
     import argparse
@@ -349,7 +356,7 @@ def test_clear_errors(mean_teacher, tmp_path):
                str(tmp_path / 'unsafe.pth'))
     import pickle
     with pytest.raises(pickle.UnpicklingError):
-        infer.main([MT_CONFIG, str(tmp_path / 'unsafe.pth'), src] + out)
+        _infer([MT_CONFIG, str(tmp_path / 'unsafe.pth'), src] + out)
     assert not osp.exists(str(tmp_path / 'out'))
 
 
@@ -358,7 +365,7 @@ def test_progress_bar(mean_teacher, tmp_path, capfd):
     (in-process: a subprocess would spend ~20 s importing on 2 cores)."""
     src = str(tmp_path / 'img.png')
     cv2.imwrite(src, _image(8))
-    infer.main([MT_CONFIG, mean_teacher['ckpt'], src, '--out-dir',
+    _infer([MT_CONFIG, mean_teacher['ckpt'], src, '--out-dir',
                 str(tmp_path / 'out'), '--device', 'cpu'])
     printed = capfd.readouterr().out
     assert 'predicting with MeanTeacherSegmentor.teacher on cpu' in printed
