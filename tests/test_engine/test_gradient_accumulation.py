@@ -100,7 +100,8 @@ class _Record(Hook):
             self.students.append(copy.deepcopy(model.student.state_dict()))
 
 
-def _run(tmp_path, model, batch_size, k, max_iters, hooks=(), name='run'):
+def _run(tmp_path, model, batch_size, k, max_iters, hooks=(), name='run',
+         checkpoint=None, sched_end=None, **runner_kwargs):
     record = _Record()
     runner = Runner(
         model=model,
@@ -119,11 +120,13 @@ def _run(tmp_path, model, batch_size, k, max_iters, hooks=(), name='run'):
                            weight_decay=0.01),
             accumulative_counts=k),
         param_scheduler=dict(type='PolyLR', power=POWER, eta_min=ETA_MIN,
-                             by_epoch=False, begin=0, end=max_iters),
-        default_hooks=dict(checkpoint=None, logger=None),
+                             by_epoch=False, begin=0,
+                             end=sched_end or max_iters),
+        default_hooks=dict(checkpoint=checkpoint, logger=None),
         custom_hooks=[record, *hooks],
         randomness=dict(seed=7),
-        log_level='WARNING')
+        log_level='WARNING',
+        **runner_kwargs)
     runner.train()
     return runner, record
 
@@ -145,6 +148,23 @@ def test_k_micro_batches_equal_one_batch_of_k_b(tmp_path):
     a, b = _params(whole.model), _params(accum.model)
     moved = max(float((a[n] - init[n]).abs().max()) for n in a)
     assert moved > 1e-2  # the tolerance below is far smaller than a step
+    for n in a:
+        torch.testing.assert_close(b[n], a[n], rtol=1e-5, atol=1e-6)
+
+
+def test_resume_skips_k_batches_per_iteration(tmp_path):
+    """4 steps of 2 micro-batches = 2 steps, checkpoint, resume, 2 more."""
+    straight, _ = _run(tmp_path, _NoBNNet(), 2, 2, 4, name='straight')
+    ckpt = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    _run(tmp_path, _NoBNNet(), 2, 2, 2, name='first', checkpoint=ckpt,
+         sched_end=4)
+    # the same 4-step schedule, resumed at step 2
+    first = tmp_path / 'first' / 'iter_2.pth'
+    resumed, rec = _run(tmp_path, _NoBNNet(), 2, 2, 4, name='first',
+                        resume=True, load_from=str(first))
+    assert rec.iters == [2, 3]
+    assert resumed.optim_wrapper._inner_count == 8
+    a, b = _params(straight.model), _params(resumed.model)
     for n in a:
         torch.testing.assert_close(b[n], a[n], rtol=1e-5, atol=1e-6)
 
