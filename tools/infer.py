@@ -542,11 +542,11 @@ def run(args) -> int:
     if osp.isdir(src) or ext in IMAGE_EXTENSIONS:
         n = infer_images(inferencer, items, args.out_dir, args.opacity,
                          args.batch_size, args.show_progress)
-        what = 'images'
+        what = 'image' if n == 1 else 'images'
     else:
         n = infer_video(inferencer, src, args.out_dir, args.opacity,
                         args.batch_size, args.show_progress)
-        what = 'frames'
+        what = 'frame' if n == 1 else 'frames'
     print(f'[infer] {n} {what}: overlays in '
           f'{osp.join(args.out_dir, VIS_DIR)}, label maps in '
           f'{osp.join(args.out_dir, PRED_DIR)}')
