@@ -92,8 +92,9 @@ def split_markdown(text):
 
 def github_slug(heading):
     """GitHub's id of a heading: the rendered text (inline code unwrapped,
-    link text kept), lower-cased, every character but letters, digits,
-    ``_``, ``-`` and spaces dropped, spaces turned into ``-``."""
+    link text kept), lower-cased, every character but letters, marks,
+    digits, connector punctuation (``_``), ``-`` and spaces dropped, spaces
+    turned into ``-`` (github-slugger's ``[^\\p{L}\\p{M}\\p{N}\\p{Pc} -]``)."""
     text = LINK.sub(lambda m: m.group(1), heading)
     text = text.replace('`', '')
     text = re.sub(r'<[^>]+>', '', text)
@@ -101,7 +102,7 @@ def github_slug(heading):
     kept = []
     for ch in text:
         cat = unicodedata.category(ch)
-        if ch in '-_ ' or cat[0] in 'LN' or cat == 'Mn':
+        if ch in '- ' or cat[0] in 'LMN' or cat == 'Pc':
             kept.append(ch)
     return ''.join(kept).replace(' ', '-')
 
@@ -330,6 +331,10 @@ def test_github_slug():
         'recipe-paper-official-code-ours-issue-17'
     assert github_slug('Mean teacher + CutMix (the "standard" baseline)') == \
         'mean-teacher--cutmix-the-standard-baseline'
+    assert github_slug('Checkpoints and torch ≥ 2.6') == \
+        'checkpoints-and-torch--26'
+    assert github_slug('Not given by the paper — our choices') == \
+        'not-given-by-the-paper--our-choices'
     assert heading_ids('# A\n## A\n```\n# not a heading\n```\n## B') == \
         {'a', 'a-1', 'b'}
 
