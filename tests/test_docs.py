@@ -32,7 +32,8 @@ def doc_files():
     """The Markdown files checked, relative to the repository root."""
     files = ['README.md']
     files += sorted(
-        osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'docs', '*.md')))
+        osp.relpath(p, ROOT)
+        for p in glob.glob(osp.join(ROOT, 'docs', '*.md')))
     files += sorted(
         osp.relpath(p, ROOT)
         for p in glob.glob(osp.join(ROOT, 'configs', '*', 'README.md')))
@@ -199,8 +200,8 @@ def check_code_path(token, doc_dir, root=ROOT):
     base = root if first in REPO_TOP else doc_dir
     for candidate in expand_braces(token):
         if not _exists(osp.join(base, candidate.rstrip('/'))):
-            return (f'`{token}`: {osp.relpath(osp.join(base, candidate), root)}'
-                    ' does not exist')
+            missing = osp.relpath(osp.join(base, candidate), root)
+            return f'`{token}`: {missing} does not exist'
     return None
 
 
@@ -313,7 +314,10 @@ def test_configs_of_command_blocks_load():
 def test_docs_tree_is_linked_from_the_index():
     index = _read('docs/index.md')
     targets = {m.group(2).partition('#')[0] for m in LINK.finditer(index)}
-    pages = {osp.basename(p) for p in glob.glob(osp.join(ROOT, 'docs', '*.md'))}
+    pages = {
+        osp.basename(p)
+        for p in glob.glob(osp.join(ROOT, 'docs', '*.md'))
+    }
     missing = sorted(pages - targets - {'index.md'})
     assert not missing, f'docs/index.md does not link {missing}'
 
@@ -374,12 +378,13 @@ def test_broken_things_are_reported(tiny_repo):
         'Run `tools/no_such_tool.py` or `tools/train.py`, read '
         '`mmsss/{datasets,no_such_package}/`; outputs '
         '`work_dirs/demo/predictions.png` are not files.',
-        'Other projects: `imas/models/resnet.py`, `configs/pascal.yaml`, a URL '
+        'Other projects: `imas/models/resnet.py`, `configs/pascal.yaml`, '
+        'a URL '
         '[mmseg](https://github.com/open-mmlab/mmsegmentation).',
         '```bash',
         'python tools/train.py configs/no_such_method/voc.py  # comment',
         'bash tools/no_such_script.sh configs/mean_teacher/synthetic_1-16.py',
-        'mim train mmsss mean_teacher_synthetic_1-16.py --work-dir work_dirs/mt',
+        'mim train mmsss mean_teacher_synthetic_1-16.py --work-dir w/mt',
         'mim test mmsss voc_1-8.py --checkpoint x.pth',
         'mim train mmsss imas_no_such_alias.py',
         '```',
@@ -397,7 +402,8 @@ def test_broken_things_are_reported(tiny_repo):
                    "'imas_no_such_alias.py': found 0"):
         assert broken in joined, f'{broken} not reported:\n{joined}'
     assert len(problems) == 10, joined
-    for fine in ("'docs/train_test.md'", '(#title)', 'resume-and', '`tools/train.py`',
+    for fine in ("'docs/train_test.md'", '(#title)', 'resume-and',
+                 '`tools/train.py`',
                  'work_dirs', 'imas/models', 'pascal.yaml', 'also_not_here',
                  'mean_teacher_synthetic_1-16.py\''):
         assert fine not in joined, joined
@@ -421,6 +427,7 @@ def test_a_config_that_does_not_load_is_reported(tmp_path):
     (tmp_path / 'configs' / 'bad.py').write_text(
         "_base_ = ['./no_such_base.py']\n")
     failed = config_load_problems(
-        ['configs/good.py', 'configs/bad.py', 'configs/good.py'], str(tmp_path))
+        ['configs/good.py', 'configs/bad.py', 'configs/good.py'],
+        str(tmp_path))
     assert len(failed) == 1 and failed[0].startswith('configs/bad.py: '), \
         failed
