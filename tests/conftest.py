@@ -7,6 +7,8 @@
   split files ``train.txt``, ``val.txt``,
   ``splits/1-2/{labeled,unlabeled}.txt`` (one column) and
   ``splits/1-2/labeled_2col.txt`` (image and label columns).
+- ``_memoized_config_formatting`` (session, automatic): mmengine's yapf
+  formatting of a config remembered per input text (same output).
 """
 import os
 import os.path as osp
@@ -23,6 +25,29 @@ TINY_CITYSCAPES = [('train', 'aachen', f'aachen_{i:06d}_000019')
                        for i in range(3)
                    ] + [('val', 'frankfurt', f'frankfurt_{i:06d}_000294')
                         for i in range(2)]
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _memoized_config_formatting():
+    """``Config.pretty_text`` formats the config text with yapf (seconds on
+    2 cores) at every runner start, config dump and checkpoint meta, mostly
+    for the same text; the same text formats to the same result, so the
+    formatted text is remembered per input (identical output, exceptions
+    not cached)."""
+    from mmengine.config import config as config_module
+    format_code = config_module.FormatCode
+    formatted = {}
+
+    def memoized_format_code(text, style_config=None, **kwargs):
+        key = (text, repr(style_config), repr(sorted(kwargs.items())))
+        if key not in formatted:
+            formatted[key] = format_code(
+                text, style_config=style_config, **kwargs)
+        return formatted[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config_module, 'FormatCode', memoized_format_code)
+        yield
 
 
 @pytest.fixture(scope='session')
