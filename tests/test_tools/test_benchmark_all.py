@@ -57,6 +57,7 @@ def test_step_command_modes_and_crop():
     cmd = tool.step_command(args, 'configs/unimatch_v2/voc_92_dinov2-b.py',
                             True, 'x.json')
     assert cmd[cmd.index('--modes') + 1] == 'fp32'  # no channels_last
+    assert '--keep-going' in cmd  # one failed mode keeps the others
     assert cmd[cmd.index('--crop') + 1] == '56' and '--tiny' in cmd
     assert cmd[cmd.index('--n-labeled') + 1] == '3'
     assert '--n-unlabeled' not in cmd  # the config's
@@ -81,7 +82,8 @@ def test_failure_is_reported_and_the_rest_runs(tmp_path, monkeypatch):
         "json.dump(dict(method='supervised', note='n', device='cpu', "
         "crop=8, n_labeled=2, n_unlabeled=0, rows=[dict(mode='fp32', "
         "step_ms=2., opt_ema_ms=1., bare_ms=2., ratio=1., "
-        "peak_mem_gib=None)]), open(args[args.index('--json') + 1], 'w'))\n")
+        "peak_mem_gib=None), dict(mode='bf16', error='OutOfMemoryError: "
+        "CUDA out of memory', ratio=None, peak_mem_gib=None)]), open(args[args.index('--json') + 1], 'w'))\n")
     monkeypatch.setattr(tool, 'STEP_TOOL', str(fake))
     monkeypatch.setattr(tool, 'RUNS', {
         'broken': ('configs/broken.py', False),
@@ -101,3 +103,7 @@ def test_failure_is_reported_and_the_rest_runs(tmp_path, monkeypatch):
     assert '- broken (configs/broken.py): failed: RuntimeError: CUDA out ' \
         'of memory' in md
     assert '- late (configs/late.py): skipped: budget: 10 s left' in md
+    # a failed mode of a method that ran: n/a in the table, error below
+    assert '| fine | `configs/fine.py` | 2 | 8 | bf16 | n/a | n/a | n/a | ' \
+        'n/a | n/a |' in md
+    assert '- fine bf16: failed: OutOfMemoryError: CUDA out of memory' in md

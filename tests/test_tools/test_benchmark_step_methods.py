@@ -155,3 +155,27 @@ def test_shrink_resnet_maps_stage_widths():
     assert seg['decode_head'] == dict(in_channels=128, c1_in_channels=16,
                                       channels=128, c1_channels=12)
     assert seg['auxiliary_head'] == dict(in_channels=64, channels=64)
+
+
+def test_keep_going_records_a_failed_mode(monkeypatch):
+    tool = _tool()
+
+    def run(method, mode, args, cfg, device):
+        if mode == 'bf16':
+            raise torch.OutOfMemoryError('CUDA out of memory. Tried to '
+                                         'allocate 2.00 GiB\nmore text')
+        return dict(mode=mode, ratio=1.)
+
+    monkeypatch.setattr(tool, 'run_method_mode', run)
+    modes = ['fp32', 'bf16', 'bf16-cl']
+    rows = tool.run_modes('imas', modes, SimpleNamespace(keep_going=True),
+                          None, 'cpu')
+    assert [r['mode'] for r in rows] == modes
+    assert rows[1] == dict(
+        mode='bf16', ratio=None, peak_mem_gib=None,
+        error='OutOfMemoryError: CUDA out of memory. Tried to allocate '
+        '2.00 GiB')
+    assert rows[2]['ratio'] == 1.
+    with pytest.raises(torch.OutOfMemoryError):
+        tool.run_modes('imas', modes, SimpleNamespace(keep_going=False),
+                       None, 'cpu')

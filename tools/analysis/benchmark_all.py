@@ -100,7 +100,7 @@ def selected_runs(args):
 def step_command(args, config, vit, json_path):
     cmd = [sys.executable, STEP_TOOL, '--config', osp.join(ROOT, config),
            '--json', json_path, '--warmup', str(args.warmup), '--iters',
-           str(args.iters)]
+           str(args.iters), '--keep-going']
     if args.device:
         cmd += ['--device', args.device]
     if args.tiny:
@@ -198,6 +198,9 @@ def markdown_table(results):
         batch = str(r['n_labeled']) if r.get('method') == 'supervised' else \
             f"{r['n_labeled']} + {r['n_unlabeled']}"
         for row in r['rows']:
+            if 'error' in row:
+                failed.append(f"- {r['name']} {row['mode']}: failed: "
+                              f"{row['error']}")
             lines.append(
                 f"| {r['name']} | `{r['config']}` | {batch} | {r['crop']} | "
                 f"{row['mode']} | {_fmt(row.get('step_ms'), '{:.1f}')} | "

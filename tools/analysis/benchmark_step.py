@@ -56,6 +56,7 @@ Examples::
 import argparse
 import contextlib
 import copy
+import gc
 import json
 import os.path as osp
 import statistics
@@ -144,6 +145,11 @@ def parse_args(argv=None):
         metavar='KEY=VALUE',
         help='override semi_train_cfg keys, e.g. '
         'skip_untriggered_cutmix=False')
+    p.add_argument(
+        '--keep-going',
+        action='store_true',
+        help='a mode that fails (e.g. out of memory) gets a row with its '
+        'error; the other modes still run')
     p.add_argument('--json', default=None, help='also write results here')
     return p.parse_args(argv)
 
@@ -988,9 +994,33 @@ def run_method_mode(method, mode, args, cfg, device):
         res['opt_ema_ms'] = res['step_opt_ema_ms'] - res['step_ms']
     res.update(bench.info)
     del bench
-    if timer.cuda:
-        torch.cuda.empty_cache()
+    free_memory(device)
     return res
+
+
+def free_memory(device):
+    gc.collect()
+    if torch.device(device).type == 'cuda':
+        torch.cuda.empty_cache()
+
+
+def run_modes(method, modes, args, cfg, device):
+    """Rows of every mode. With ``--keep-going`` a mode that raises (e.g.
+    CUDA out of memory) gets a row with its ``error`` and no times, and the
+    next mode still runs."""
+    rows = []
+    for mode in modes:
+        try:
+            rows.append(run_method_mode(method, mode, args, cfg, device))
+        except RuntimeError as exc:  # torch.OutOfMemoryError included
+            if not args.keep_going:
+                raise
+            first = (str(exc).strip().splitlines() or [''])[0]
+            rows.append(dict(mode=mode, error=f'{type(exc).__name__}: '
+                             f'{first[:300]}', ratio=None,
+                             peak_mem_gib=None))
+            free_memory(device)
+    return rows
 
 
 # ------------------------------------------------------------- tables
@@ -1097,7 +1127,8 @@ def main(argv=None):
         torch.backends.cudnn.benchmark = True
     dev_name = (torch.cuda.get_device_name(device)
                 if torch.device(device).type == 'cuda' else 'cpu')
-    rows = [run_method_mode(method, m, args, cfg, device) for m in modes]
+    rows = run_modes(method, modes, args, cfg, device)
+    ok = [r for r in rows if 'error' not in r] or [{}]
     config = osp.relpath(osp.abspath(args.config), ROOT)
     stage = f' {cfg.experiment_name}' if method == 'three_stage' else ''
     batch = (f'{args.n_labeled}' if method == 'supervised' else
@@ -1107,7 +1138,7 @@ def main(argv=None):
     if method == 'imas':
         note = (f'iMAS step, {config} at {network_name(cfg, args)}, {batch}, '
                 f'crop {args.crop}, student batch '
-                f'{rows[0]["student_batch"] if rows else "?"}, {dev_name}, '
+                f'{ok[0].get("student_batch", "?")}, {dev_name}, '
                 f'torch {torch.__version__}' + overrides)
         table = format_table(rows, note)
     elif method == 'unimatch_v2':
@@ -1118,15 +1149,17 @@ def main(argv=None):
         table = format_table(rows, note, UNIMATCH_V2_COLUMNS,
                              UNIMATCH_V2_LEGEND)
     else:
-        passes = ', '.join(f'{n} {b}' for n, b in rows[0]['passes']) \
-            if rows else '?'
+        passes = ', '.join(f'{n} {b}' for n, b in ok[0].get('passes', []))
+        ema = f' + {ok[0]["ema"]}' if ok[0].get('ema') else ''
         note = (f'{method}{stage} step, {config} at '
                 f'{network_name(cfg, args)}, {batch}, crop {args.crop}, '
-                f'bare passes [{passes}], {rows[0]["optimizer"] if rows else "?"}'
-                f'{" + " + rows[0]["ema"] if rows and rows[0]["ema"] else ""}'
+                f'bare passes [{passes}], {ok[0].get("optimizer", "?")}{ema}'
                 f', {dev_name}, torch {torch.__version__}' + overrides)
         table = format_table(rows, note, COLUMNS, LEGEND)
     print(table)
+    for r in rows:
+        if 'error' in r:
+            print(f'{r["mode"]}: failed: {r["error"]}')
     if args.json:
         from mmsss.utils import atomic_write_text
         atomic_write_text(
