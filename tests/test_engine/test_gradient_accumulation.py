@@ -245,3 +245,23 @@ def test_helpers_and_config():
             dict(optim_wrapper=dict(), auto_scale_lr=dict(enable=True)), 2)
     with pytest.raises(ValueError, match='--accumulate'):
         set_accumulative_counts(cfg, 0)
+
+
+class _Loader(list):
+    """Round 0's dataloader as SelfTrainingRoundsLoop reads it."""
+    dataset = list(range(40))
+    batch_size = 4
+
+
+@pytest.mark.parametrize('k, iters', [(1, 20), (2, 10), (4, 4)])
+def test_dars_round_epochs_count_k_micro_batches_as_ranks(k, iters):
+    """2 epochs of 40 labeled images, 4 per GPU, 1 GPU × k micro-batches:
+    2 · floor(ceil(40 / k) / 4) steps (the official drop_last epoch of k
+    GPUs)."""
+    from mmsss.engine.runner import SelfTrainingRoundsLoop
+    runner = SimpleNamespace(
+        optim_wrapper=dict(accumulative_counts=k), param_schedulers=[])
+    loop = SelfTrainingRoundsLoop(runner, _Loader([0]),
+                                  rounds=[dict(epochs=2)])
+    assert loop.accumulative_counts == k
+    assert loop.max_iters == iters
