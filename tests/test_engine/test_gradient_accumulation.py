@@ -2,6 +2,8 @@
 mmsss loops: one runner iteration = one optimiser step of k micro-batches
 (``mmsss/utils/accumulation.py``, ``docs/fewer_gpus.md``)."""
 import copy
+import importlib.util
+import os.path as osp
 from types import SimpleNamespace
 
 import pytest
@@ -265,3 +267,21 @@ def test_dars_round_epochs_count_k_micro_batches_as_ranks(k, iters):
                                   rounds=[dict(epochs=2)])
     assert loop.accumulative_counts == k
     assert loop.max_iters == iters
+
+
+def test_train_tool_accumulate_option(tmp_path, monkeypatch):
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    path = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'tools', 'train.py')
+    spec = importlib.util.spec_from_file_location('train_tool', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg_path = tmp_path / 'cfg.py'
+    cfg_path.write_text("optim_wrapper = dict(type='OptimWrapper', "
+                        "optimizer=dict(type='SGD', lr=0.1))\n")
+    cfg = tool.build_cfg(tool.parse_args([str(cfg_path), '--accumulate',
+                                          '4']))
+    assert cfg.optim_wrapper.accumulative_counts == 4
+    cfg = tool.build_cfg(tool.parse_args([str(cfg_path)]))
+    assert 'accumulative_counts' not in cfg.optim_wrapper
