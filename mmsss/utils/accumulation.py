@@ -84,7 +84,33 @@ def set_accumulative_counts(cfg, k: int):
             'factor k; disable auto_scale_lr (the recipes give the lr of '
             'the official total batch)')
     optim['accumulative_counts'] = k
+    if k > 1:
+        _use_accumulating_loop(cfg)
     return cfg
+
+
+def _use_accumulating_loop(cfg) -> None:
+    """``train_cfg`` must name a loop with :class:`GradientAccumulationMixin`
+    (one iteration = one step); mmengine's ``IterBasedTrainLoop`` (the
+    supervised and three-stage configs) becomes ``SemiIterBasedTrainLoop``,
+    which takes the same arguments."""
+    from mmengine.runner import IterBasedTrainLoop
+    from mmseg.registry import LOOPS
+    train_cfg = cfg.get('train_cfg')
+    if not isinstance(train_cfg, dict) or 'type' not in train_cfg:
+        raise ValueError('--accumulate needs train_cfg.type (an mmsss '
+                         'training loop)')
+    loop = train_cfg['type']
+    cls = LOOPS.get(loop) if isinstance(loop, str) else loop
+    if isinstance(cls, type) and issubclass(cls, GradientAccumulationMixin):
+        return
+    if cls is IterBasedTrainLoop:
+        train_cfg['type'] = 'SemiIterBasedTrainLoop'
+        return
+    raise ValueError(
+        f'--accumulate: train_cfg.type={loop!r} counts one iteration per '
+        'micro-batch; use SemiIterBasedTrainLoop or SelfTrainingRoundsLoop '
+        '(one iteration per optimiser step, docs/fewer_gpus.md)')
 
 
 def mean_log_vars(outputs: List[dict]) -> dict:

@@ -239,9 +239,16 @@ def test_helpers_and_config():
     out = mean_log_vars([dict(loss=torch.tensor(1.), a=torch.tensor(2.)),
                          dict(loss=torch.tensor(3.))])
     assert float(out['loss']) == 2. and float(out['a']) == 2.
-    cfg = dict(optim_wrapper=dict(type='OptimWrapper'))
+    cfg = dict(optim_wrapper=dict(type='OptimWrapper'),
+               train_cfg=dict(type='IterBasedTrainLoop', max_iters=8))
     assert set_accumulative_counts(cfg, 4)['optim_wrapper'][
         'accumulative_counts'] == 4
+    # mmengine's loop counts micro-batches: replaced by the mmsss one
+    assert cfg['train_cfg']['type'] == 'SemiIterBasedTrainLoop'
+    with pytest.raises(ValueError, match='EpochBasedTrainLoop'):
+        set_accumulative_counts(
+            dict(optim_wrapper=dict(),
+                 train_cfg=dict(type='EpochBasedTrainLoop')), 2)
     with pytest.raises(ValueError, match='auto_scale_lr'):
         set_accumulative_counts(
             dict(optim_wrapper=dict(), auto_scale_lr=dict(enable=True)), 2)
@@ -279,7 +286,9 @@ def test_train_tool_accumulate_option(tmp_path, monkeypatch):
     spec.loader.exec_module(tool)
     cfg_path = tmp_path / 'cfg.py'
     cfg_path.write_text("optim_wrapper = dict(type='OptimWrapper', "
-                        "optimizer=dict(type='SGD', lr=0.1))\n")
+                        "optimizer=dict(type='SGD', lr=0.1))\n"
+                        "train_cfg = dict(type='SemiIterBasedTrainLoop', "
+                        "max_iters=4)\n")
     cfg = tool.build_cfg(tool.parse_args([str(cfg_path), '--accumulate',
                                           '4']))
     assert cfg.optim_wrapper.accumulative_counts == 4
