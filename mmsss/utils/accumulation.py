@@ -18,7 +18,7 @@ micro-batch, so ``max_iters``, epochs, intervals and schedulers keep the
 official numbers (in steps) and no hook changes. Micro-batch ``j >= 1``
 calls the extra hook point ``before_train_micro_batch`` (RandomStateHook
 reseeds there, so micro-batches draw different numbers). The logged losses
-are the mean over the micro-batches (what DDP logs over ranks).
+are the mean over the micro-batches.
 
 With DDP, ``k`` micro-batches of ``b`` on ``W`` GPUs give the gradient of
 ``W·k`` GPUs × ``b``: both average per-micro-batch (per-rank) losses. See
