@@ -62,7 +62,7 @@ def test_imas_cityscapes_layout(tmp_path):
     assert list(sources) == ['labeled', 'unlabeled']
     assert _branches(sources['unlabeled']) == ['unsup_strong', 'unsup_weak']
     assert osp.isfile(
-        tmp_path / 'data' / 'cityscapes_40x30' / 'gtFine' / 'train' /
+        tmp_path / 'data' / 'cityscapes_40x30_c19' / 'gtFine' / 'train' /
         'bench' / 'bench_000000_000019_gtFine_labelTrainIds.png')
 
 

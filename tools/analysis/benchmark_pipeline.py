@@ -54,11 +54,11 @@ import numpy as np  # noqa: E402
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-# dataset type -> (layout, image (w, h), number of classes)
+# dataset type -> (layout, real image (w, h))
 LAYOUTS = {
-    'SemiVOCDataset': ('voc', (500, 375), 21),
-    'SemiSyntheticDataset': ('voc', (500, 375), 21),
-    'SemiCityscapesDataset': ('cityscapes', (2048, 1024), 19),
+    'SemiVOCDataset': ('voc', (500, 375)),
+    'SemiSyntheticDataset': ('voc', (500, 375)),
+    'SemiCityscapesDataset': ('cityscapes', (2048, 1024)),
 }
 
 
@@ -248,9 +248,11 @@ def build_sources(cfg, args, work_dir):
         if args.data_root:
             d['data_root'] = args.data_root
         else:
-            layout, size, num_classes = LAYOUTS[d['type']]
+            layout, size = LAYOUTS[d['type']]
             size = tuple(args.image_size) if args.image_size else size
-            root = osp.join(work_dir, f'{layout}_{size[0]}x{size[1]}')
+            num_classes = _num_label_values(d)
+            root = osp.join(work_dir,
+                            f'{layout}_{size[0]}x{size[1]}_c{num_classes}')
             d['data_root'] = root
             d['ann_file'] = generate_set(root, layout, size, num_classes,
                                          args.num_images, args.seed)
@@ -261,6 +263,15 @@ def build_sources(cfg, args, work_dir):
         infos.append(dict(type=d['type'], data_root=ds.data_root,
                           ann_file=ds.ann_file, num_samples=len(ds)))
     return built, infos
+
+
+def _num_label_values(dataset_cfg):
+    """Valid raw label values of a dataset config (its classes, plus the
+    0 that ``reduce_zero_label`` ignores)."""
+    from mmseg.registry import DATASETS
+    classes = (dataset_cfg.get('metainfo') or {}).get('classes') or \
+        DATASETS.get(dataset_cfg['type']).METAINFO['classes']
+    return len(classes) + int(bool(dataset_cfg.get('reduce_zero_label')))
 
 
 def crop_of(dataset):
