@@ -4,7 +4,8 @@ For each source of the training dataloader (labeled / unlabeled / mix: the
 datasets of its ``ConcatDataset``), runs the dataset's pipeline in this one
 process on one thread (``OMP_NUM_THREADS=1``, ``cv2.setNumThreads(0)``,
 ``torch.set_num_threads(1)``: what one dataloader worker does) and prints the
-cost per sample, samples per second per worker, the time of every transform
+CPU time per sample (it moves less than wall time when other processes share
+the cores; both are in the JSON), samples per second per worker, the time of every transform
 and of every ``MultiBranch`` branch, and the workers per GPU needed to feed a
 step of ``--step-time`` seconds::
 
@@ -28,10 +29,10 @@ preprocessor, on the GPU.
 Examples::
 
     OMP_NUM_THREADS=1 python tools/analysis/benchmark_pipeline.py \\
-        configs/unimatch/unimatch_voc_92.py --n 16 --repeats 3 \\
+        configs/unimatch/voc_92.py --n 24 --repeats 3 \\
         --official-unimatch /tmp/unimatch_official
     python tools/analysis/benchmark_pipeline.py \\
-        configs/imas/imas_cityscapes_1-8.py --step-time 0.5 --json out.json
+        configs/imas/cityscapes_1-8.py --step-time 0.5 --json out.json
 """
 import os
 
