@@ -5,9 +5,9 @@ datasets of its ``ConcatDataset``), runs the dataset's pipeline in this one
 process on one thread (``OMP_NUM_THREADS=1``, ``cv2.setNumThreads(0)``,
 ``torch.set_num_threads(1)``: what one dataloader worker does) and prints the
 CPU time per sample (it moves less than wall time when other processes share
-the cores; both are in the JSON), samples per second per worker, the time of every transform
-and of every ``MultiBranch`` branch, and the workers per GPU needed to feed a
-step of ``--step-time`` seconds::
+the cores; both are in the JSON), samples per second per worker, the time of
+every transform and of every ``MultiBranch`` branch, and the workers per GPU
+needed to feed a step of ``--step-time`` seconds::
 
     workers = sum over sources of ceil(batch_per_source * t_sample / step_time)
 
