@@ -9,7 +9,11 @@
   ``splits/1-2/labeled_2col.txt`` (image and label columns).
 - ``_memoized_config_formatting`` (session, automatic): mmengine's yapf
   formatting of a config remembered per input text (same output).
+- ``_memoized_config_parsing`` (session, automatic): mmengine's parse of a
+  config file remembered while the file and its bases are unchanged.
 """
+import copy
+import hashlib
 import os
 import os.path as osp
 
@@ -47,6 +51,60 @@ def _memoized_config_formatting():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(config_module, 'FormatCode', memoized_format_code)
+        yield
+
+
+def _file_stamp(path):
+    """(path, sha1 of the content, and whether it reads environment
+    variables ``{{$VAR}}``)."""
+    with open(path, 'rb') as f:
+        content = f.read()
+    return path, hashlib.sha1(content).hexdigest(), b'{{$' in content
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _memoized_config_parsing():
+    """``Config.fromfile`` parses a config and again every base it names,
+    and the suite parses the ~230 method configs several times (builds,
+    aliases, snapshots, recipe tables): mmengine's ``Config._file2dict``
+    result is remembered per file and arguments, used while the file and
+    every file its parse read have the same content, and handed out as a
+    deep copy. A parse that reads environment variables is not kept."""
+    from mmengine.config import Config
+    parse = Config._file2dict  # the plain function of the staticmethod
+    parsed = {}  # key -> (stamps of the files read, result)
+    reading = []  # stamps of the parses in progress, innermost last
+
+    def memoized_file2dict(filename, use_predefined_variables=True,
+                           use_environment_variables=True,
+                           lazy_import=None):
+        path = osp.abspath(osp.expanduser(str(filename)))
+        key = (path, use_predefined_variables, use_environment_variables,
+               lazy_import)
+        if key in parsed and osp.isfile(path):
+            stamps, result = parsed[key]
+            if all(osp.isfile(s[0]) and _file_stamp(s[0]) == s
+                   for s in stamps):
+                for outer in reading:
+                    outer.update(stamps)
+                return copy.deepcopy(result)
+        stamps = set()
+        reading.append(stamps)
+        try:
+            result = parse(filename, use_predefined_variables,
+                           use_environment_variables, lazy_import)
+        finally:
+            reading.pop()
+        stamps.add(_file_stamp(path))
+        for outer in reading:
+            outer.update(stamps)
+        if not any(s[2] for s in stamps):
+            parsed[key] = (frozenset(stamps), copy.deepcopy(result))
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Config, '_file2dict',
+                      staticmethod(memoized_file2dict))
         yield
 
 
