@@ -77,3 +77,41 @@ def test_pil_conversions_same_bytes():
     gray = Image.fromarray(img[..., 0])  # mode 'L' -> replicated channels
     assert np.array_equal(_from_pil(gray),
                           np.repeat(img[..., :1], 3, axis=2))
+
+
+def test_shared_image_loader_same_bytes_one_decode(tmp_path, monkeypatch):
+    import cv2
+    from mmcv.transforms import LoadImageFromFile
+
+    from mmsss.datasets.transforms import LoadImageFromFileShared
+    from mmsss.datasets.transforms import loading
+    paths = []
+    for i in range(3):
+        path = str(tmp_path / f'{i}.png')
+        cv2.imwrite(path, _img(5, 4, seed=i))
+        paths.append(path)
+    monkeypatch.setattr(loading, '_DECODED', type(loading._DECODED)())
+    decodes = []
+    real = LoadImageFromFile.transform
+
+    def counting(self, results):
+        decodes.append(results['img_path'])
+        return real(self, results)
+
+    monkeypatch.setattr(LoadImageFromFile, 'transform', counting)
+    shared = LoadImageFromFileShared(cache_size=2)
+    # unlabeled then mix loads of a batch: each image decoded once
+    outs = [shared(dict(img_path=p)) for p in paths[:2] + paths[:2]]
+    assert decodes == paths[:2]
+    for out, path in zip(outs, paths[:2] * 2):
+        ref = real(LoadImageFromFile(), dict(img_path=path))
+        assert np.array_equal(out['img'], ref['img'])
+        assert out['img_shape'] == out['ori_shape'] == ref['img_shape']
+    outs[0]['img'][:] = 0  # a consumer writing in place: the cache is intact
+    assert np.array_equal(shared(dict(img_path=paths[0]))['img'],
+                          outs[2]['img'])
+    shared(dict(img_path=paths[2]))  # evicts the least recent (paths[1])
+    shared(dict(img_path=paths[1]))
+    assert decodes == paths[:2] + paths[2:] + paths[1:2]
+    with pytest.raises(ValueError, match='cache_size'):
+        LoadImageFromFileShared(cache_size=0)

@@ -37,9 +37,11 @@ rescale = dict(
     draw='long_side',
     backend='pillow')
 flip = dict(type='RandomFlip', prob=0.5)
-# 254 inside the image, so the 255 of padding marks the padding pixels
+# 254 inside the image, so the 255 of padding marks the padding pixels;
+# the mix stream loads the unlabeled images of the same batch again: the
+# worker decodes each once (LoadImageFromFileShared, same bytes)
 load_unlabeled = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileShared', cache_size=4),
     dict(type='LoadUnlabeledAnnotations', ignore_index=254),
 ]
 # UniMatch: a weak view and two strong views of each unlabeled/mix image

@@ -27,6 +27,11 @@ fixmatch_pack_unsup = dict(
     branch_field=fixmatch_branch_field,
     unsup_weak=[dict(type='PackSemiSegInputs')],
     unsup_strong1=_base_.strong_view)
+# no mix stream re-reading the unlabeled images: the plain loader
+load_unlabeled = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadUnlabeledAnnotations', ignore_index=254),
+]
 # a data file adds dataset=dict(datasets=[labeled, unlabeled]) and the
 # per-GPU batch (labeled + unlabeled)
 train_dataloader = dict(

@@ -1,15 +1,96 @@
 # Copyright (c) mmsss contributors. All rights reserved.
-"""Annotation loading for unlabeled samples."""
+"""Loading of unlabeled samples: their placeholder annotation, and an image
+loader that decodes an image once for the streams that share it."""
+import os
+import os.path as osp
+from collections import OrderedDict
 from typing import Optional
 
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, LoadImageFromFile
 
 from mmseg.registry import TRANSFORMS
 
-__all__ = ['LoadUnlabeledAnnotations']
+__all__ = ['LoadUnlabeledAnnotations', 'LoadImageFromFileShared']
+
+# decoded images of this process (each dataloader worker has its own):
+# key -> array, least recently used first
+_DECODED: 'OrderedDict[tuple, np.ndarray]' = OrderedDict()
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFileShared(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` that keeps the last ``cache_size`` decoded
+    images of the process and hands out copies.
+
+    The UniMatch/FixMatch mix stream repeats the unlabeled order
+    (``MultiSourceSampler(same_order_as=...)``): a batch holds every
+    unlabeled image twice, and one worker loads the whole batch, so the second
+    load finds the decoded array here (official code decodes it twice,
+    ``dataset/semi.py:34`` through two iterators over ``trainloader_u``).
+    Same bytes as ``LoadImageFromFile``; a local file is keyed by its path,
+    size and modification time, so a rewritten file is decoded again.
+
+    Args:
+        cache_size (int): images kept per process (at least the samples per
+            source in a batch). Defaults to 4.
+        to_float32, color_type, imdecode_backend, file_client_args,
+        ignore_empty, backend_args: as ``LoadImageFromFile``.
+    """
+
+    def __init__(self,
+                 cache_size: int = 4,
+                 to_float32: bool = False,
+                 color_type: str = 'color',
+                 imdecode_backend: str = 'cv2',
+                 file_client_args: Optional[dict] = None,
+                 ignore_empty: bool = False,
+                 *,
+                 backend_args: Optional[dict] = None) -> None:
+        super().__init__(
+            to_float32=to_float32,
+            color_type=color_type,
+            imdecode_backend=imdecode_backend,
+            file_client_args=file_client_args,
+            ignore_empty=ignore_empty,
+            backend_args=backend_args)
+        if not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError('LoadImageFromFileShared: cache_size must be a '
+                             f'positive int, got {cache_size!r}')
+        self.cache_size = cache_size
+
+    def _key(self, filename) -> tuple:
+        key = (str(filename), self.color_type, self.imdecode_backend,
+               self.to_float32, repr(self.backend_args),
+               repr(self.file_client_args))
+        if isinstance(filename, str) and osp.isfile(filename):
+            stat = os.stat(filename)
+            key += (stat.st_size, stat.st_mtime_ns)
+        return key
+
+    def transform(self, results: dict) -> Optional[dict]:
+        key = self._key(results['img_path'])
+        img = _DECODED.get(key)
+        if img is None:
+            results = super().transform(results)
+            if results is None:
+                return None
+            _DECODED[key] = results['img']
+            while len(_DECODED) > self.cache_size:
+                _DECODED.popitem(last=False)
+        else:
+            _DECODED.move_to_end(key)
+            results['img_shape'] = img.shape[:2]
+            results['ori_shape'] = img.shape[:2]
+        # the kept array stays private: later transforms may write in place
+        results['img'] = _DECODED[key].copy()
+        return results
+
+    def __repr__(self) -> str:
+        return (super().__repr__()[:-1] +
+                f', cache_size={self.cache_size})')
 
 
 @TRANSFORMS.register_module()
