@@ -83,7 +83,8 @@ def test_failure_is_reported_and_the_rest_runs(tmp_path, monkeypatch):
         "crop=8, n_labeled=2, n_unlabeled=0, rows=[dict(mode='fp32', "
         "step_ms=2., opt_ema_ms=1., bare_ms=2., ratio=1., "
         "peak_mem_gib=None), dict(mode='bf16', error='OutOfMemoryError: "
-        "CUDA out of memory', ratio=None, peak_mem_gib=None)]), open(args[args.index('--json') + 1], 'w'))\n")
+        "CUDA out of memory', ratio=None, peak_mem_gib=None)]), "
+        "open(args[args.index('--json') + 1], 'w'))\n")
     monkeypatch.setattr(tool, 'STEP_TOOL', str(fake))
     monkeypatch.setattr(tool, 'RUNS', {
         'broken': ('configs/broken.py', False),

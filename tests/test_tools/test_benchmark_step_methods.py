@@ -131,7 +131,8 @@ def test_config_batches_and_stage_choice():
     with pytest.raises(ValueError, match="--stage 'stage9'"):
         tool.load_config(
             osp.join(ROOT, 'configs/three_stage/voc_aug_1-8.py'), 'stage9')
-    cfg, method = tool.load_config(osp.join(ROOT, 'configs/unimatch/voc_92.py'))
+    cfg, method = tool.load_config(
+        osp.join(ROOT, 'configs/unimatch/voc_92.py'))
     assert tool.config_batch(cfg, method) == (2, 2, 2)
     cfg, method = tool.load_config(
         osp.join(ROOT, 'configs/dars/voc_1464_pspnet50_321.py'))

@@ -34,7 +34,8 @@ channels) or the tiny ViT of ``configs/unimatch_v2/synthetic_1-16.py``.
 iMAS rows keep their own columns (teacher, student weak-view and student
 passes timed alone, the hardness share); UniMatch V2 rows time the two
 student passes alone. ``--with-cp`` turns on the activation checkpointing of
-a ViT encoder (``DINOv2ViT.with_cp``).
+a ViT encoder (``DINOv2ViT.with_cp``). ``--keep-going`` gives a mode that
+fails (e.g. CUDA out of memory) a row with its error and runs the others.
 
 Examples::
 
