@@ -12,7 +12,12 @@ needed to feed a step of ``--step-time`` seconds::
     workers = sum over sources of ceil(batch_per_source * t_sample / step_time)
 
 ``batch_per_source`` is the ``MultiSourceSampler``'s split of the per-GPU
-batch. Without ``--data-root`` a small set is generated in the layout of the
+batch. Our sources are loaded in batch order, as a worker fills a batch
+(each step: the labeled, then the unlabeled, then the mix samples), in the
+sampler's index order (a source with ``same_order_as`` follows the order of
+that source, so the mix stream loads the unlabeled images of its batch).
+
+Without ``--data-root`` a small set is generated in the layout of the
 config's dataset at its real image size (VOC: 500x375 JPEG images and PNG
 labels; Cityscapes: 2048x1024 PNG images and labelTrainIds), with a two-column
 split file (UniMatch's format) that replaces the config's ``ann_file``.
@@ -196,6 +201,47 @@ def time_run(get_item, n, seed):
     return (time.process_time() - cpu) / n, (time.perf_counter() - wall) / n
 
 
+def sample_orders(dataloader_cfg, datasets, seed):
+    """Index order of each source: a seeded permutation, shared by a source
+    with its ``same_order_as`` source (as ``MultiSourceSampler``), so the
+    mix stream loads the unlabeled images of the same batch."""
+    follow = (dataloader_cfg.get('sampler', {}) or {}).get('same_order_as')
+    follow = list(follow or [None] * len(datasets))
+    orders = []
+    for k, ds in enumerate(datasets):
+        j = k if follow[k] is None else follow[k]
+        rng = np.random.default_rng(seed + 1000003 * j)
+        orders.append([int(i) for i in rng.permutation(len(ds))])
+    return orders
+
+
+def samples_per_run(per_batch, k, n):
+    """Samples of source k in a batch-order run of ``n`` per source."""
+    return math.ceil(n / max(per_batch)) * per_batch[k]
+
+
+def time_batches(gets, orders, per_batch, n, seed):
+    """(CPU, wall) seconds per sample of every source, loading them in batch
+    order (each step: ``per_batch[k]`` samples of source k, k = 0, 1, ...)
+    like one dataloader worker filling its batches."""
+    _seed_all(seed)
+    steps = math.ceil(n / max(per_batch))
+    cpu = [0.0] * len(gets)
+    wall = [0.0] * len(gets)
+    for step in range(steps):
+        for k, get in enumerate(gets):
+            for j in range(per_batch[k]):
+                pos = (step * per_batch[k] + j) % len(orders[k])
+                c, w = time.process_time(), time.perf_counter()
+                if get(orders[k][pos]) is None:
+                    raise RuntimeError(f'source {k} sample {pos} returned '
+                                       'None')
+                cpu[k] += time.process_time() - c
+                wall[k] += time.perf_counter() - w
+    return [(c / (steps * b), w / (steps * b))
+            for c, w, b in zip(cpu, wall, per_batch)]
+
+
 def source_names(datasets):
     """labeled / unlabeled / mix by the MultiBranch branches each pipeline
     produces (falling back to ``is_labeled``)."""
@@ -327,50 +373,65 @@ def run(args):
             device='CPU, one process, one thread; CPU time per sample',
             generated=not args.data_root, n=args.n, repeats=args.repeats,
             step_time_s=args.step_time, sources=[])
+        accs, gets, officials = [], [], []
         for k, (ds, name, info) in enumerate(zip(datasets, names, infos)):
             crop = crop_of(ds) if args.official_unimatch else None
-            acc = {}
-            instrument(ds, acc)
-            num = len(ds)
-            get = (lambda i, ds=ds, num=num: ds[i % num])
+            accs.append({})
+            instrument(ds, accs[-1])
+            gets.append(ds.__getitem__)
             official = None
             if args.official_unimatch:
                 mode = 'train_l' if name == 'labeled' else 'train_u'
-                off = official_dataset(args.official_unimatch, info, mode,
-                                       crop)
-                official = (lambda i, off=off: off[i % len(off)])
+                official = official_dataset(args.official_unimatch, info,
+                                            mode, crop).__getitem__
                 official(0)  # warm-up (imports, caches)
-            get(0)
-            acc.clear()
-            ours, theirs = [], []
-            for r in range(args.repeats):
-                seed = args.seed + 1000 * r + k
-                order = [(ours, get), (theirs, official)]
-                if r % 2:
-                    order.reverse()
-                for out, fn in order:
-                    if fn is not None:
-                        out.append(time_run(fn, args.n, seed))
-            t = statistics.median(c for c, _ in ours)
+            officials.append(official)
+            gets[-1](0)
+            accs[-1].clear()
+        orders = sample_orders(cfg.train_dataloader, datasets, args.seed)
+        ours = [[] for _ in datasets]
+        theirs = [[] for _ in datasets]
+        def run_ours(seed):
+            times = time_batches(gets, orders, per_batch, args.n, seed)
+            for k, t in enumerate(times):
+                ours[k].append(t)
+
+        def run_official(k, seed):
+            order = orders[k]
+            theirs[k].append(
+                time_run(lambda i: officials[k](order[i % len(order)]),
+                         args.n, seed + k))
+
+        for r in range(args.repeats):
+            seed = args.seed + 1000 * r
+            runs = [lambda: run_ours(seed)] + [
+                (lambda k=k: run_official(k, seed))
+                for k in range(len(datasets)) if officials[k]]
+            for fn in (runs if r % 2 == 0 else runs[::-1]):
+                fn()
+        for k, (name, info) in enumerate(zip(names, infos)):
+            count = len(ours[k]) * samples_per_run(per_batch, k, args.n)
+            t = statistics.median(c for c, _ in ours[k])
             workers = math.ceil(per_batch[k] * t / args.step_time)
             entry = OrderedDict(
                 source=name, dataset_type=info['type'],
                 batch_per_source=per_batch[k],
                 ms_per_sample=1000 * t,
-                ms_per_sample_runs=[1000 * c for c, _ in ours],
-                wall_ms_per_sample_runs=[1000 * w for _, w in ours],
+                ms_per_sample_runs=[1000 * c for c, _ in ours[k]],
+                wall_ms_per_sample_runs=[1000 * w for _, w in ours[k]],
                 samples_per_s_per_worker=1 / t, workers=workers,
                 steps_ms=OrderedDict(
-                    (key, 1000 * v / (args.n * args.repeats))
-                    for key, v in sorted(acc.items())))
-            if theirs:
-                ratios = [a[0] / b[0] for a, b in zip(ours, theirs)]
+                    (key, 1000 * v / count)
+                    for key, v in sorted(accs[k].items())))
+            if theirs[k]:
+                ratios = [a[0] / b[0] for a, b in zip(ours[k], theirs[k])]
                 entry.update(
                     official_ms_per_sample=1000 * statistics.median(
-                        c for c, _ in theirs),
-                    official_ms_per_sample_runs=[1000 * c for c, _ in theirs],
+                        c for c, _ in theirs[k]),
+                    official_ms_per_sample_runs=[
+                        1000 * c for c, _ in theirs[k]],
                     official_wall_ms_per_sample_runs=[
-                        1000 * w for _, w in theirs],
+                        1000 * w for _, w in theirs[k]],
                     ratio_ours_over_official=statistics.median(ratios),
                     ratio_runs=ratios)
             result['sources'].append(entry)
