@@ -60,14 +60,20 @@ def _env():
     return env
 
 
-def _mim_round_trip(py, workdir, expect_root):
+def _mim_round_trip(py, workdir, expect_root, data_root=None):
+    """``mim run`` (the dataset), ``mim train`` and ``mim test``; with
+    ``data_root`` (a dataset already made) ``mim train`` only."""
     env = _env()
     where = _run([py, '-c', 'import mmsss, os; print(os.path.realpath('
                   'mmsss.__file__))'], workdir, env).strip().splitlines()[-1]
     assert where.startswith(expect_root), where
-    _run([py, '-m', 'mim', 'run', 'mmsss', 'make_synthetic_voc',
-          'data/synthetic_voc', '--num-train', '32', '--num-val', '4',
-          '--size', '64'], workdir, env)
+    if data_root is None:
+        _run([py, '-m', 'mim', 'run', 'mmsss', 'make_synthetic_voc',
+              'data/synthetic_voc', '--num-train', '32', '--num-val', '4',
+              '--size', '64'], workdir, env)
+    else:
+        os.makedirs(osp.join(workdir, 'data'))
+        os.symlink(data_root, osp.join(workdir, 'data', 'synthetic_voc'))
     log = _run([
         py, '-m', 'mim', 'train', 'mmsss', CONFIG, '--work-dir', 'wd',
         '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
@@ -76,6 +82,8 @@ def _mim_round_trip(py, workdir, expect_root):
     assert "doesn't exist but we find the config file" in log
     ckpt = osp.join(workdir, 'wd', 'iter_2.pth')
     assert osp.isfile(ckpt)
+    if data_root is not None:
+        return
     log = _run([
         py, '-m', 'mim', 'test', 'mmsss', CONFIG, '--checkpoint', ckpt,
         '--work-dir', 'wd_test'
@@ -107,7 +115,10 @@ def test_wheel_install_then_mim(checkout, tmp_path):
     _mim_round_trip(py, str(work), osp.join(purelib, 'mmsss'))
 
 
-def test_editable_install_then_mim(checkout, tmp_path):
+def test_editable_install_then_mim(checkout, tmp_path, synthetic_voc_root):
+    """The live .mim links of an editable install: mim finds the config and
+    tools/train.py through them (mim run and mim test, the same look-up,
+    run in the wheel test)."""
     py, purelib = _throwaway_venv(tmp_path / 'venv')
     _run([py, '-m', 'pip', 'install', '-q', '--no-deps',
           '--no-build-isolation', '-e', checkout], str(tmp_path), _env())
@@ -115,7 +126,8 @@ def test_editable_install_then_mim(checkout, tmp_path):
     assert osp.islink(osp.join(mim_dir, 'configs'))  # live, not a copy
     work = tmp_path / 'run'
     work.mkdir()
-    _mim_round_trip(py, str(work), osp.join(checkout, 'mmsss'))
+    _mim_round_trip(py, str(work), osp.join(checkout, 'mmsss'),
+                    data_root=synthetic_voc_root)
 
 
 def test_setup_env_installed_mmsss_for_real():
