@@ -64,8 +64,11 @@ def _mim_round_trip(py, workdir, expect_root, data_root=None):
     """``mim run`` (the dataset), ``mim train`` and ``mim test``; with
     ``data_root`` (a dataset already made) ``mim train`` only."""
     env = _env()
-    where = _run([py, '-c', 'import mmsss, os; print(os.path.realpath('
-                  'mmsss.__file__))'], workdir, env).strip().splitlines()[-1]
+    # the file `import mmsss` would run, found without running it (an
+    # import is seconds; mim train and test import it below)
+    where = _run([py, '-c', 'import importlib.util as u, os; print(os.path.'
+                  "realpath(u.find_spec('mmsss').origin))"], workdir,
+                 env).strip().splitlines()[-1]
     assert where.startswith(expect_root), where
     if data_root is None:
         _run([py, '-m', 'mim', 'run', 'mmsss', 'make_synthetic_voc',
@@ -136,11 +139,14 @@ def test_setup_env_installed_mmsss_for_real():
     venv = osp.join(ROOT, '.venv')
     if osp.realpath(sys.prefix) != osp.realpath(venv):
         pytest.skip('not running in the venv made by tools/setup_env.sh')
+    # mmsss found and its version.py read without importing the package
+    # (seconds of torch/mmseg imports)
     out = _run([
         sys.executable, '-c',
-        'import importlib.metadata as md, os, mmsss; '
-        "print(md.version('mmsss'), mmsss.__version__, "
-        'os.path.realpath(mmsss.__file__))'
+        'import importlib.metadata as md, importlib.util as u, os, runpy; '
+        "f = u.find_spec('mmsss').origin; v = runpy.run_path(os.path.join("
+        "os.path.dirname(f), 'version.py'))['__version__']; "
+        "print(md.version('mmsss'), v, os.path.realpath(f))"
     ], '/', _env()).strip().splitlines()[-1].split()
     assert out[0] == out[1]
     assert out[2] == osp.join(osp.realpath(ROOT), 'mmsss', '__init__.py')
