@@ -7,8 +7,8 @@
   split files ``train.txt``, ``val.txt``,
   ``splits/1-2/{labeled,unlabeled}.txt`` (one column) and
   ``splits/1-2/labeled_2col.txt`` (image and label columns).
-- ``_memoized_config_formatting`` (session, automatic): mmengine's yapf
-  formatting of a config remembered per input text (same output).
+- ``_unformatted_config_text`` (session, automatic): mmengine's config
+  text without its yapf layout (valid Python, seconds less per run).
 - ``_memoized_config_parsing`` (session, automatic): mmengine's parse of a
   config file remembered while the file and its bases are unchanged.
 """
@@ -32,25 +32,21 @@ TINY_CITYSCAPES = [('train', 'aachen', f'aachen_{i:06d}_000019')
 
 
 @pytest.fixture(scope='session', autouse=True)
-def _memoized_config_formatting():
-    """``Config.pretty_text`` formats the config text with yapf (seconds on
-    2 cores) at every runner start, config dump and checkpoint meta, mostly
-    for the same text; the same text formats to the same result, so the
-    formatted text is remembered per input (identical output, exceptions
-    not cached)."""
+def _unformatted_config_text():
+    """``Config.pretty_text`` lays the config text out with yapf (1-2 s of
+    CPU per config on 2 cores) at every runner start, config dump and
+    checkpoint meta; in this process the text stays as mmengine writes it
+    before yapf (valid Python, the same config: only the line layout
+    differs). The tools' subprocesses still format with yapf
+    (``mmsss.utils.config.remember_config_formatting``, tested with yapf
+    in ``test_utils/test_config_formatting.py``)."""
     from mmengine.config import config as config_module
-    format_code = config_module.FormatCode
-    formatted = {}
 
-    def memoized_format_code(text, style_config=None, **kwargs):
-        key = (text, repr(style_config), repr(sorted(kwargs.items())))
-        if key not in formatted:
-            formatted[key] = format_code(
-                text, style_config=style_config, **kwargs)
-        return formatted[key]
+    def unformatted(text, style_config=None, **kwargs):
+        return text, False
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config_module, 'FormatCode', memoized_format_code)
+        patch.setattr(config_module, 'FormatCode', unformatted)
         yield
 
 

@@ -1,7 +1,8 @@
-"""The suite's remembered config parses (``tests/conftest.py``,
-``_memoized_config_parsing``) give what a fresh parse gives: a changed
+"""The suite's config helpers (``tests/conftest.py``): remembered parses
+(``_memoized_config_parsing``) give what a fresh parse gives (a changed
 base or file is read again, a changed result does not leak into the next
-parse, environment variables are read every time."""
+parse, environment variables are read every time); the text without
+yapf's layout (``_unformatted_config_text``) is the same config."""
 from mmengine.config import Config
 
 
@@ -27,3 +28,14 @@ def test_environment_variables_are_read_every_time(tmp_path, monkeypatch):
     assert Config.fromfile(str(path)).x == 'one'
     monkeypatch.setenv('MMSSS_TEST_MEMO_VAR', 'two')
     assert Config.fromfile(str(path)).x == 'two'
+
+
+def test_unformatted_config_text_is_the_same_config():
+    """``_unformatted_config_text``: the text without yapf's layout reads
+    back as the same config (what a dumped config or a checkpoint's meta
+    is read for)."""
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs/dars/synthetic_1-8.py'))
+    text = cfg.pretty_text
+    assert Config.fromstring(text, '.py').to_dict() == cfg.to_dict()
